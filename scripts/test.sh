@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh clone: installs what is missing, brings the local stack
+# up (or reuses it), runs typecheck + lint + format check, then every test against the real
+# services. Used as-is by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash stack/stack.sh up
+# shellcheck disable=SC1091
+source .stack/env
+
+echo "== typecheck, lint, format"
+npx tsc --noEmit
+npx eslint .
+npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+
+echo "== tests (against the local stack)"
+exec node --import tsx --test --test-concurrency=1 --test-reporter=spec test/*.test.ts

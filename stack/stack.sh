@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# The local stack: Kafka (KRaft), Apicurio Registry (Confluent API), the Temporal dev server
+# with its UI, and moto's Secrets Manager, each run from package-registry downloads.
+#
+#   stack.sh up | down | status | logs [service] [-f] | env
+#
+# Every process is started in its own session with ORDER_EVENTS_STACK=<state dir> in its
+# environment; "down" stops only pids recorded here that still carry that marker.
+source "$(dirname "$0")/lib.sh"
+
+SERVICES=(secrets kafka registry temporal)
+PIDS="$STATE/pids"
+LOGS="$STATE/logs"
+DATA="$STATE/data"
+TLS="$STATE/tls"
+CREDS="$STATE/credentials.env"
+HEALTH_TIMEOUT="${STACK_HEALTH_TIMEOUT:-120}"
+
+address_of() {
+  case "$1" in
+    kafka) echo "127.0.0.1:$KAFKA_PORT (PLAINTEXT), 127.0.0.1:$KAFKA_SASL_PORT (SASL_SSL)" ;;
+    registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
+    temporal) echo "127.0.0.1:$TEMPORAL_PORT, UI http://127.0.0.1:$TEMPORAL_UI_PORT" ;;
+    secrets) echo "http://127.0.0.1:$SECRETS_PORT" ;;
+  esac
+}
+
+# The settings (see lib.sh) holding each service's ports.
+port_settings_of() {
+  case "$1" in
+    kafka) echo "STACK_KAFKA_PORT STACK_KAFKA_SASL_PORT STACK_KAFKA_CONTROLLER_PORT" ;;
+    registry) echo "STACK_REGISTRY_PORT STACK_REGISTRY_MANAGEMENT_PORT" ;;
+    temporal) echo "STACK_TEMPORAL_PORT STACK_TEMPORAL_UI_PORT" ;;
+    secrets) echo "STACK_SECRETS_PORT" ;;
+  esac
+}
+
+# --- process bookkeeping -------------------------------------------------------------
+
+pid_of() { [[ -f "$PIDS/$1.pid" ]] && cat "$PIDS/$1.pid" || true; }
+
+# True when the recorded pid is alive and is ours (guards against pid reuse after a reboot).
+is_running() {
+  local pid
+  pid="$(pid_of "$1")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null &&
+    tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "ORDER_EVENTS_STACK=$STATE"
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+launch() {
+  local name="$1"
+  shift
+  local setting
+  for setting in $(port_settings_of "$name"); do
+    port_in_use "${!setting}" && die "$name: port ${!setting} on 127.0.0.1 is already in use by a process this stack did not start. Stop that process, or set $setting to a free port."
+  done
+  mkdir -p "$PIDS" "$LOGS"
+  printf '\n=== %s starting %s ===\n' "$(date -u +%FT%TZ)" "$name" >>"$LOGS/$name.log"
+  ORDER_EVENTS_STACK="$STATE" setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/$name.pid"
+}
+
+stop_service() {
+  local name="$1" pid i
+  pid="$(pid_of "$name")"
+  if ! is_running "$name"; then
+    rm -f "$PIDS/$name.pid"
+    return
+  fi
+  say "$name: stopping (pid $pid)"
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name: did not stop within 30s, killing"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+# --- health checks: each is a real request with a timeout ----------------------------
+
+health_kafka() {
+  node "$ROOT/stack/kafka-health.mjs" "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+}
+health_registry() {
+  curl -fsS -m 5 "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects" 2>/dev/null | grep -q '^\['
+}
+health_temporal() {
+  "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" --command-timeout 5s 2>/dev/null | grep -q SERVING &&
+    curl -fsS -m 5 "http://127.0.0.1:$TEMPORAL_UI_PORT/api/v1/settings" >/dev/null 2>&1
+}
+health_secrets() {
+  curl -fsS -m 5 -X POST "http://127.0.0.1:$SECRETS_PORT/" \
+    -H 'Content-Type: application/x-amz-json-1.1' -H 'X-Amz-Target: secretsmanager.ListSecrets' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=health/20260101/eu-west-2/secretsmanager/aws4_request, SignedHeaders=host, Signature=0' \
+    -d '{}' 2>/dev/null | grep -q SecretList
+}
+
+wait_healthy() {
+  local name="$1" deadline=$((SECONDS + HEALTH_TIMEOUT))
+  until "health_$name"; do
+    if ! is_running "$name"; then
+      tail -n 40 "$LOGS/$name.log" >&2 || true
+      die "$name exited during start-up; the tail of $LOGS/$name.log is above"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -n 40 "$LOGS/$name.log" >&2 || true
+      die "$name did not become healthy within ${HEALTH_TIMEOUT}s at $(address_of "$name"); the tail of $LOGS/$name.log is above"
+    fi
+    sleep 1
+  done
+}
+
+# --- one-time per-clone material: credentials and TLS ---------------------------------
+
+ensure_credentials() {
+  [[ -f "$CREDS" ]] && return
+  mkdir -p "$STATE"
+  umask 077
+  cat >"$CREDS" <<CREDS_EOF
+KAFKA_API_KEY=order-events-producer
+KAFKA_API_SECRET=$(openssl rand -hex 16)
+REGISTRY_API_KEY=order-events-registry
+REGISTRY_API_SECRET=$(openssl rand -hex 16)
+TLS_STORE_PASSWORD=$(openssl rand -hex 16)
+CREDS_EOF
+}
+
+ensure_tls() {
+  [[ -f "$TLS/broker.p12" ]] && return
+  say "tls: generating a local CA and a broker certificate for 127.0.0.1 / localhost"
+  mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=order-events local CA" \
+      -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >broker.ext
+    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile broker.ext -out broker.pem 2>/dev/null
+    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+      -passout "pass:$TLS_STORE_PASSWORD" -out broker.p12
+  )
+}
+
+# --- services -------------------------------------------------------------------------
+
+start_kafka() {
+  local conf="$STATE/kafka"
+  mkdir -p "$conf" "$DATA/kafka"
+  cat >"$conf/server.properties" <<PROPS_EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_API_KEY="$KAFKA_API_SECRET";
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS/broker.p12
+ssl.keystore.password=$TLS_STORE_PASSWORD
+ssl.key.password=$TLS_STORE_PASSWORD
+log.dirs=$DATA/kafka
+num.partitions=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS_EOF
+  chmod 600 "$conf/server.properties"
+  cat >"$conf/log4j2.properties" <<'LOG_EOF'
+appender.out.type=Console
+appender.out.name=out
+appender.out.layout.type=PatternLayout
+appender.out.layout.pattern=[%d] %p %m (%c)%n
+rootLogger.level=INFO
+rootLogger.appenderRef.out.ref=out
+logger.kafka.name=kafka
+logger.kafka.level=WARN
+logger.apache.name=org.apache.kafka
+logger.apache.level=WARN
+LOG_EOF
+  local cp="$KAFKA_HOME/libs/*"
+  if [[ ! -f "$DATA/kafka/meta.properties" ]]; then
+    say "kafka: formatting a new KRaft log directory"
+    "$JAVA" -cp "$cp" -Dlog4j2.configurationFile="$conf/log4j2.properties" kafka.tools.StorageTool \
+      format --cluster-id "$("$JAVA" -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
+      --config "$conf/server.properties" >>"$LOGS/kafka.log" 2>&1 ||
+      { tail -n 20 "$LOGS/kafka.log" >&2; die "kafka: formatting $DATA/kafka failed"; }
+  fi
+  launch kafka "$JAVA" -Xms256m -Xmx1g -cp "$cp" -Dlog4j2.configurationFile="$conf/log4j2.properties" \
+    kafka.Kafka "$conf/server.properties"
+}
+
+# Apicurio 3.3 is built for Java 21; use the first JDK >= 21 found.
+registry_java() {
+  local home v
+  for home in "${REGISTRY_JAVA_HOME:-}" "${JAVA_HOME:-}" /usr/lib/jvm/*; do
+    [[ -n "$home" && -x "$home/bin/java" ]] || continue
+    v="$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    if [[ "${v%%.*}" -ge 21 ]]; then
+      echo "$home/bin/java"
+      return
+    fi
+  done
+  die "registry: Apicurio Registry $APICURIO_VERSION needs Java 21 or newer; none found (set REGISTRY_JAVA_HOME)"
+}
+
+start_registry() {
+  local java
+  java="$(registry_java)"
+  mkdir -p "$DATA/registry"
+  # H2 on disk, so schema ids survive a restart (records already in Kafka reference them).
+  APICURIO_DATASOURCE_URL="jdbc:h2:file:$DATA/registry/registry" \
+    QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT="$REGISTRY_PORT" \
+    QUARKUS_MANAGEMENT_HOST=127.0.0.1 QUARKUS_MANAGEMENT_PORT="$STACK_REGISTRY_MANAGEMENT_PORT" \
+    APICURIO_REST_DELETION_ARTIFACT_ENABLED=true APICURIO_REST_DELETION_ARTIFACT_VERSION_ENABLED=true \
+    launch registry "$java" -Xmx512m -jar "$APICURIO_HOME/quarkus-run.jar"
+}
+
+start_temporal() {
+  mkdir -p "$DATA"
+  launch temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-format json --log-level warn
+}
+
+start_secrets() {
+  launch secrets "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$SECRETS_PORT"
+}
+
+seed_secrets() {
+  STACK_SECRETS_ENDPOINT="http://127.0.0.1:$SECRETS_PORT" \
+    KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_SASL_PORT" \
+    REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
+    KAFKA_API_KEY="$KAFKA_API_KEY" KAFKA_API_SECRET="$KAFKA_API_SECRET" \
+    REGISTRY_API_KEY="$REGISTRY_API_KEY" REGISTRY_API_SECRET="$REGISTRY_API_SECRET" \
+    "$MOTO_VENV/bin/python" "$ROOT/stack/seed_secrets.py"
+}
+
+ensure_node_modules() {
+  if [[ ! -f "$ROOT/node_modules/.package-lock.json" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
+    say "npm: installing packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# --- commands ---------------------------------------------------------------------------
+
+cmd_up() {
+  ensure_node_modules
+  bash "$ROOT/stack/provision.sh" all
+  ensure_credentials
+  # shellcheck disable=SC1090
+  source "$CREDS"
+  ensure_tls
+  local name started=()
+  for name in "${SERVICES[@]}"; do
+    if is_running "$name"; then
+      say "$name: already running (pid $(pid_of "$name"))"
+    else
+      say "$name: starting"
+      "start_$name"
+      started+=("$name")
+    fi
+  done
+  for name in "${SERVICES[@]}"; do
+    wait_healthy "$name"
+    say "$name: healthy at $(address_of "$name")"
+  done
+  seed_secrets
+  write_env
+  say "stack is up; settings for clients are in .stack/env (source it, or see README)"
+}
+
+# The settings a client on this machine needs, in the form the app and the AWS SDK read.
+write_env() {
+  cat >"$STATE/env" <<ENV_EOF
+export AWS_REGION=eu-west-2
+export AWS_ACCESS_KEY_ID=local-stack
+export AWS_SECRET_ACCESS_KEY=local-stack
+export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$SECRETS_PORT
+export KAFKA_SSL_CA_FILE=$TLS/ca.pem
+export KAFKA_PLAINTEXT_BROKERS=127.0.0.1:$KAFKA_PORT
+export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+export TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
+export TEMPORAL_CLI=$TEMPORAL_BIN
+ENV_EOF
+}
+
+cmd_down() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    stop_service "${SERVICES[$i]}"
+  done
+  say "stack is down"
+}
+
+cmd_status() {
+  local name state health rc=0
+  printf '%-9s %-8s %-8s %-9s %s\n' SERVICE STATE PID HEALTH ADDRESS
+  for name in "${SERVICES[@]}"; do
+    if is_running "$name"; then
+      state=running
+      if "health_$name"; then health=healthy; else health=unhealthy; rc=1; fi
+    else
+      state=stopped health=-
+      rc=1
+    fi
+    printf '%-9s %-8s %-8s %-9s %s\n' "$name" "$state" "$(is_running "$name" && pid_of "$name" || echo -)" "$health" "$(address_of "$name")"
+  done
+  return $rc
+}
+
+cmd_logs() {
+  local name="${1:-}" follow="${2:-}"
+  if [[ -z "$name" ]]; then
+    echo "usage: stack.sh logs <$(
+      IFS='|'
+      echo "${SERVICES[*]}"
+    )> [-f]" >&2
+    ls -1 "$LOGS" 2>/dev/null >&2 || true
+    return 2
+  fi
+  [[ -f "$LOGS/$name.log" ]] || die "no log for '$name' at $LOGS/$name.log"
+  if [[ "$follow" == "-f" ]]; then tail -n 100 -f "$LOGS/$name.log"; else tail -n 200 "$LOGS/$name.log"; fi
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  logs) cmd_logs "${2:-}" "${3:-}" ;;
+  env) [[ -f "$STATE/env" ]] && cat "$STATE/env" || die "the stack has not been started yet (run: npm run stack:up)" ;;
+  *) echo "usage: stack.sh up|down|status|logs <service> [-f]|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,5 @@
+# Pinned versions of the local services. Bump here only; the cache keys on them.
+KAFKA_VERSION=4.4.0
+APICURIO_VERSION=3.3.3
+TEMPORAL_CLI_VERSION=1.5.1
+MOTO_VERSION=5.2.5
