@@ -3,7 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel, type Admin, type Consumer, type EachMessagePayload } from 'kafkajs';
-import { localCa, plaintextKafka, readSecretJson, requireService, uniqueName } from './support/services.ts';
+import {
+  localCa,
+  plaintextBrokers,
+  plaintextKafka,
+  readSecretJson,
+  requireService,
+  uniqueName,
+} from './support/services.ts';
 
 const kafka = plaintextKafka();
 let admin: Admin;
@@ -110,7 +117,11 @@ describe('Kafka broker', () => {
 
     test('the secret has the production shape', () => {
       assert.deepEqual(Object.keys(secret).sort(), ['api_key', 'api_secret', 'bootstrap_servers']);
-      assert.match(secret['bootstrap_servers']!, /:9093$/);
+      assert.match(secret['bootstrap_servers']!, /^127\.0\.0\.1:\d+$/);
+      assert.ok(
+        !plaintextBrokers().includes(secret['bootstrap_servers']!),
+        'the secret must point at the SASL_SSL listener',
+      );
     });
 
     test('produces and consumes with the secret credentials over TLS', async () => {

@@ -60,3 +60,7 @@ export async function requireService(name: string, probe: () => Promise<unknown>
     );
   }
 }
+
+export const stackPid = (service: 'kafka' | 'registry' | 'temporal' | 'secrets'): number =>
+  Number(readFileSync(`${required('STACK_PIDS')}/${service}.pid`, 'utf8').trim());
+export const kafkaLibs = (): string => required('KAFKA_LIBS');

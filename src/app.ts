@@ -1,0 +1,70 @@
+// The composition root for everything long-lived: one credential cache, one registry client,
+// one producer per process. The worker and the commands build it once and close it once.
+import type { Config } from './config.ts';
+import { createKafkaProducer, type EventProducer } from './kafka/producer.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createOrderEventSender, type OrderEventSender } from './order-event-sender.ts';
+import {
+  DEAD_LETTER_SCHEMA_FILE,
+  ORDER_EVENT_SCHEMA_FILE,
+  loadSchema,
+  type LoadedSchema,
+} from './schema/order-event.ts';
+import { createRegistryClient, type RegistryClient } from './schema/registry-client.ts';
+import { createSchemaIds, type SchemaIds } from './schema/schema-ids.ts';
+import { awsSecretReader, createCredentialSource, type CredentialSource, type ReadSecretString } from './secrets.ts';
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  credentials: CredentialSource;
+  registry: RegistryClient;
+  schemaIds: SchemaIds;
+  producer: EventProducer;
+  sender: OrderEventSender;
+  orderEventSchema: LoadedSchema;
+  deadLetterSchema: LoadedSchema;
+  close(): Promise<void>;
+}
+
+export function createApp(config: Config, overrides: { logger?: Logger; readSecret?: ReadSecretString } = {}): App {
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const credentials = createCredentialSource({
+    read: overrides.readSecret ?? awsSecretReader(config.secrets.region),
+    kafkaSecretName: config.secrets.kafkaSecretName,
+    registrySecretName: config.secrets.registrySecretName,
+    ttlMs: config.secrets.cacheTtlMs,
+  });
+  const registry = createRegistryClient({
+    credentials: () => credentials.registry(),
+    invalidateCredentials: () => credentials.invalidate('registry'),
+    timeoutMs: config.registry.timeoutMs,
+  });
+  const schemaIds = createSchemaIds(registry, {
+    autoRegister: config.registry.autoRegister,
+    compatibility: config.registry.compatibility,
+  });
+  const producer = createKafkaProducer({ config: config.kafka, credentials, logger });
+  const orderEventSchema = loadSchema(ORDER_EVENT_SCHEMA_FILE);
+  const deadLetterSchema = loadSchema(DEAD_LETTER_SCHEMA_FILE);
+  const sender = createOrderEventSender({
+    config: { ...config.kafka, subject: config.registry.subject, dlqSubject: config.registry.dlqSubject },
+    producer,
+    schemaIds,
+    orderEventSchema,
+    deadLetterSchema,
+    logger,
+  });
+  return {
+    config,
+    logger,
+    credentials,
+    registry,
+    schemaIds,
+    producer,
+    sender,
+    orderEventSchema,
+    deadLetterSchema,
+    close: () => producer.close(),
+  };
+}

@@ -1,0 +1,45 @@
+// npm run dlq -- list: what is in the dead-letter topic, oldest first (read_committed).
+import avro from 'avsc';
+import { Command } from 'commander';
+import type { DeadLetter } from '../dlq/envelope.ts';
+import { kafkaFor, readTopic } from '../kafka/admin.ts';
+import { readWireFormat } from '../schema/wire-format.ts';
+import { runCommand } from './run-command.ts';
+
+const program = new Command('dlq').description('Inspect the dead-letter topic');
+
+program
+  .command('list')
+  .description('print every dead-lettered event with its error')
+  .option('--json', 'one JSON object per line')
+  .option('--limit <n>', 'show only the newest n', (v) => Number.parseInt(v, 10))
+  .action((opts: { json?: boolean; limit?: number }) =>
+    runCommand(async (app) => {
+      const topic = app.config.kafka.dlqTopic;
+      const kafka = kafkaFor(app.config.kafka, await app.credentials.kafka(), app.logger);
+      let records = await readTopic(kafka, topic);
+      records.sort((a, b) => a.timestamp - b.timestamp);
+      if (opts.limit !== undefined) records = records.slice(-opts.limit);
+      const types = new Map<number, avro.Type>();
+      for (const r of records) {
+        const { schemaId, body } = readWireFormat(r.value ?? Buffer.alloc(0));
+        let type = types.get(schemaId);
+        if (!type) {
+          type = avro.Type.forSchema(JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema);
+          types.set(schemaId, type);
+        }
+        const d = type.fromBuffer(body) as DeadLetter;
+        if (opts.json) {
+          console.log(JSON.stringify({ partition: r.partition, offset: r.offset, ...d }));
+        } else {
+          console.log(
+            `${new Date(d.failed_at).toISOString()} ${d.error_class} [${d.field_paths.join(', ')}] ${d.error_message}\n` +
+              `    event: ${d.original_event}\n    run: ${d.workflow_id ?? '-'} / ${d.run_id ?? '-'} attempt ${d.attempt ?? '-'}`,
+          );
+        }
+      }
+      if (!opts.json) console.log(`${records.length} dead-lettered event(s) in ${topic}`);
+    }),
+  );
+
+await program.parseAsync();

@@ -1,0 +1,170 @@
+// Every setting the app reads, validated once at start-up. No other module reads process.env.
+// Defaults match the local stack (npm run stack:up); production overrides them by environment.
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: 'expected an integer' })
+    .int({ error: 'expected an integer' })
+    .min(min, { error: `expected an integer >= ${min}` })
+    .max(max, { error: `expected an integer <= ${max}` });
+
+const bool = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
+const name = z.string().trim().min(1, { error: 'expected a non-empty string' });
+const file = name.refine((p) => existsSync(p), { error: 'expected the path of an existing file' });
+
+const schema = z.object({
+  LOG_LEVEL: z
+    .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
+    .default('info'),
+
+  AWS_REGION: name.default('eu-west-2'),
+  KAFKA_SECRET_NAME: name.default('confluent/kafka-cluster'),
+  REGISTRY_SECRET_NAME: name.default('confluent/schema-registry'),
+  SECRETS_CACHE_TTL_MS: int(0).default(300_000),
+
+  KAFKA_CLIENT_ID: name.default('order-events-producer'),
+  KAFKA_SSL_CA_FILE: file.optional(),
+  KAFKA_TOPIC: name.default('order-events'),
+  KAFKA_DLQ_TOPIC: name.default('order-events.dlq'),
+  KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(6),
+  KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 32).default(1),
+  KAFKA_COMPRESSION: z.enum(['snappy', 'gzip', 'none'], { error: 'expected snappy, gzip or none' }).default('snappy'),
+  KAFKA_BATCH_MAX_MESSAGES: int(1, 1_000_000).default(1000),
+  KAFKA_BATCH_MAX_BYTES: int(1024).default(1_048_576),
+  KAFKA_MAX_MESSAGE_BYTES: int(1024).default(1_048_576),
+  KAFKA_RETRIES: int(0, 100).default(10),
+  KAFKA_CONNECTION_TIMEOUT_MS: int(100).default(5_000),
+  KAFKA_REQUEST_TIMEOUT_MS: int(100).default(30_000),
+  KAFKA_SEND_TIMEOUT_MS: int(100).default(60_000),
+  KAFKA_TRANSACTIONAL_ID_PREFIX: name.default('order-events-producer'),
+  KAFKA_TRANSACTION_TIMEOUT_MS: int(1000).default(60_000),
+
+  REGISTRY_SUBJECT: name.default('order-events-value'),
+  REGISTRY_DLQ_SUBJECT: name.default('order-events.dlq-value'),
+  REGISTRY_AUTO_REGISTER: bool.default(true),
+  REGISTRY_COMPATIBILITY: z
+    .enum(['BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE', 'NONE'], {
+      error: 'expected a Confluent compatibility level (BACKWARD, FULL, NONE, ...)',
+    })
+    .optional(),
+  REGISTRY_TIMEOUT_MS: int(100).default(10_000),
+
+  TEMPORAL_ADDRESS: name.default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: name.default('default'),
+  TEMPORAL_TASK_QUEUE: name.default('order-events'),
+  TEMPORAL_TLS_CERT_FILE: file.optional(),
+  TEMPORAL_TLS_KEY_FILE: file.optional(),
+  TEMPORAL_TLS_CA_FILE: file.optional(),
+  TEMPORAL_UI_URL: name.default('http://127.0.0.1:8233'),
+  MAX_EVENT_COUNT: int(1).default(1_000_000),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  logLevel: Env['LOG_LEVEL'];
+  secrets: { region: string; kafkaSecretName: string; registrySecretName: string; cacheTtlMs: number };
+  kafka: {
+    clientId: string;
+    caFile: string | undefined;
+    topic: string;
+    dlqTopic: string;
+    topicPartitions: number;
+    topicReplicationFactor: number;
+    compression: Env['KAFKA_COMPRESSION'];
+    batchMaxMessages: number;
+    batchMaxBytes: number;
+    maxMessageBytes: number;
+    retries: number;
+    connectionTimeoutMs: number;
+    requestTimeoutMs: number;
+    sendTimeoutMs: number;
+    transactionalId: string;
+    transactionTimeoutMs: number;
+  };
+  registry: {
+    subject: string;
+    dlqSubject: string;
+    autoRegister: boolean;
+    compatibility: Env['REGISTRY_COMPATIBILITY'];
+    timeoutMs: number;
+  };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
+    uiUrl: string;
+    maxEventCount: number;
+  };
+}
+
+/** Reads and validates every setting; throws one ConfigError naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as shells and compose files often export them that way.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]);
+      return `${key}: ${issue.message}, got ${JSON.stringify(env[key])}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.TEMPORAL_TLS_CERT_FILE) !== Boolean(e.TEMPORAL_TLS_KEY_FILE)) {
+    throw new ConfigError(
+      'invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE must be set together',
+    );
+  }
+  return {
+    logLevel: e.LOG_LEVEL,
+    secrets: {
+      region: e.AWS_REGION,
+      kafkaSecretName: e.KAFKA_SECRET_NAME,
+      registrySecretName: e.REGISTRY_SECRET_NAME,
+      cacheTtlMs: e.SECRETS_CACHE_TTL_MS,
+    },
+    kafka: {
+      clientId: e.KAFKA_CLIENT_ID,
+      caFile: e.KAFKA_SSL_CA_FILE,
+      topic: e.KAFKA_TOPIC,
+      dlqTopic: e.KAFKA_DLQ_TOPIC,
+      topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
+      topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
+      compression: e.KAFKA_COMPRESSION,
+      batchMaxMessages: e.KAFKA_BATCH_MAX_MESSAGES,
+      batchMaxBytes: e.KAFKA_BATCH_MAX_BYTES,
+      maxMessageBytes: e.KAFKA_MAX_MESSAGE_BYTES,
+      retries: e.KAFKA_RETRIES,
+      connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS,
+      requestTimeoutMs: e.KAFKA_REQUEST_TIMEOUT_MS,
+      sendTimeoutMs: e.KAFKA_SEND_TIMEOUT_MS,
+      // One transactional producer per process: the pid keeps two processes on one host apart.
+      transactionalId: `${e.KAFKA_TRANSACTIONAL_ID_PREFIX}-${hostname()}-${process.pid}`,
+      transactionTimeoutMs: e.KAFKA_TRANSACTION_TIMEOUT_MS,
+    },
+    registry: {
+      subject: e.REGISTRY_SUBJECT,
+      dlqSubject: e.REGISTRY_DLQ_SUBJECT,
+      autoRegister: e.REGISTRY_AUTO_REGISTER,
+      compatibility: e.REGISTRY_COMPATIBILITY,
+      timeoutMs: e.REGISTRY_TIMEOUT_MS,
+    },
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      tls:
+        e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE
+          ? { certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE, caFile: e.TEMPORAL_TLS_CA_FILE }
+          : undefined,
+      uiUrl: e.TEMPORAL_UI_URL,
+      maxEventCount: e.MAX_EVENT_COUNT,
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// The dead-letter envelope (schemas/OrderEventDeadLetter.avsc): the original event as JSON,
+// what went wrong, where, and which run it came from.
+
+export interface RunIdentity {
+  workflowId: string;
+  runId: string;
+  attempt?: number;
+}
+
+export interface DeadLetter {
+  original_event: string;
+  error_class: string;
+  error_message: string;
+  field_paths: string[];
+  source_topic: string;
+  failed_at: number;
+  workflow_id: string | null;
+  run_id: string | null;
+  attempt: number | null;
+}
+
+export function deadLetter(
+  event: unknown,
+  failure: { errorClass: string; message: string; fieldPaths?: string[] },
+  sourceTopic: string,
+  failedAt: number,
+  run?: RunIdentity,
+): DeadLetter {
+  return {
+    original_event: safeJson(event),
+    error_class: failure.errorClass,
+    error_message: failure.message,
+    field_paths: failure.fieldPaths ?? [],
+    source_topic: sourceTopic,
+    failed_at: failedAt,
+    workflow_id: run?.workflowId ?? null,
+    run_id: run?.runId ?? null,
+    attempt: run?.attempt ?? null,
+  };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? 'null';
+  } catch {
+    return JSON.stringify(String(value));
+  }
+}

@@ -1,0 +1,79 @@
+// The engine's errors, split by whether retrying can help (as kafkajs splits KafkaJSError from
+// KafkaJSNonRetriableError). Class names are a contract: the workflow lists the non-retryable
+// ones in `nonRetryableErrorTypes`, and Temporal matches them by name.
+
+export abstract class ProducerError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A transient failure: the broker, registry or Secrets Manager was unreachable or slow. */
+export class TransientError extends ProducerError {
+  readonly retryable = true;
+}
+
+/** A bounded wait ran out (a broker or registry that stopped answering). Retryable. */
+export class OperationTimeoutError extends TransientError {}
+
+/** A setting is missing or malformed. */
+export class ConfigError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** A secret is missing, is not JSON, or lacks a key. Names the secret and key, never the value. */
+export class SecretError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** Kafka or the registry refused the credentials, also after re-reading the secret once. */
+export class AuthenticationError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The registry refused the schema as incompatible with the subject's history. */
+export class SchemaIncompatibleError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** Auto-registration is off and the schema is not registered under the subject. */
+export class SchemaNotRegisteredError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The topic does not exist (auto-creation is off on the cluster). */
+export class TopicNotFoundError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The input to a run is invalid (for example eventCount out of range). */
+export class InvalidInputError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The broker refused records for a reason retrying will not change. */
+export class DeliveryRejectedError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** Names of every non-retryable error class, for Temporal's `nonRetryableErrorTypes`. */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  ConfigError.name,
+  SecretError.name,
+  AuthenticationError.name,
+  SchemaIncompatibleError.name,
+  SchemaNotRegisteredError.name,
+  TopicNotFoundError.name,
+  InvalidInputError.name,
+  DeliveryRejectedError.name,
+] as const;
+
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ProducerError ? err.retryable : true;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,28 @@
+// One small structured logger for code outside workflows and activities (which use Temporal's
+// `log`). Lines are JSON on stderr; `LOG_LEVEL` picks the threshold. Never pass a secret.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogMeta = Record<string, unknown>;
+
+export interface Logger {
+  debug(message: string, meta?: LogMeta): void;
+  info(message: string, meta?: LogMeta): void;
+  warn(message: string, meta?: LogMeta): void;
+  error(message: string, meta?: LogMeta): void;
+}
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function createLogger(
+  level: LogLevel = 'info',
+  write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  base: LogMeta = {},
+): Logger {
+  const at =
+    (lvl: LogLevel) =>
+    (message: string, meta: LogMeta = {}): void => {
+      if (ORDER[lvl] < ORDER[level]) return;
+      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...base, ...meta }));
+    };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}

@@ -1,0 +1,113 @@
+// Credentials from AWS Secrets Manager, cached per process with a TTL. Errors name the secret
+// and the key, never a value.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import { SecretError, TransientError, errorMessage } from './errors.ts';
+
+export interface KafkaCredentials {
+  bootstrapServers: string[];
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface RegistryCredentials {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+/** Where credentials come from. `invalidate` drops the cached copy (after a rejected login). */
+export interface CredentialSource {
+  kafka(): Promise<KafkaCredentials>;
+  registry(): Promise<RegistryCredentials>;
+  invalidate(which: 'kafka' | 'registry'): void;
+}
+
+/** Reads one secret's string; the seam between our code and the AWS SDK. */
+export type ReadSecretString = (secretName: string) => Promise<string | undefined>;
+
+const nonEmpty = z.string({ error: 'is missing or not a string' }).min(1, { error: 'is empty' });
+const kafkaSecret = z.object({ bootstrap_servers: nonEmpty, api_key: nonEmpty, api_secret: nonEmpty });
+const registrySecret = z.object({
+  url: nonEmpty.refine((u) => URL.canParse(u), { error: 'is not a URL' }),
+  api_key: nonEmpty,
+  api_secret: nonEmpty,
+});
+
+function parseSecret<T>(secretName: string, raw: string | undefined, shape: z.ZodType<T>): T {
+  if (raw === undefined)
+    throw new SecretError(`secret ${secretName} has no SecretString (binary secrets are not supported)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new SecretError(`secret ${secretName} is not valid JSON`);
+  }
+  const parsed = shape.safeParse(json);
+  if (!parsed.success) {
+    const keys = parsed.error.issues.map((i) => `"${i.path.join('.') || '(root)'}" ${i.message}`);
+    throw new SecretError(`secret ${secretName}: key ${keys.join('; key ')}`);
+  }
+  return parsed.data;
+}
+
+/** The AWS SDK reader: region from config; endpoint and credentials through the SDK's own chain. */
+export function awsSecretReader(region: string, client = new SecretsManagerClient({ region })): ReadSecretString {
+  return async (secretName) => {
+    try {
+      const out = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
+      return out.SecretString;
+    } catch (err) {
+      const name = (err as { name?: string }).name ?? '';
+      if (name === 'ResourceNotFoundException') {
+        throw new SecretError(`secret ${secretName} does not exist in region ${region}`);
+      }
+      if (['AccessDeniedException', 'UnrecognizedClientException', 'InvalidSignatureException'].includes(name)) {
+        throw new SecretError(`reading secret ${secretName} was denied (${name})`);
+      }
+      if (name === 'CredentialsProviderError') {
+        throw new SecretError(`no AWS credentials to read secret ${secretName}: ${errorMessage(err)}`);
+      }
+      throw new TransientError(`reading secret ${secretName} failed: ${name || errorMessage(err)}`, { cause: err });
+    }
+  };
+}
+
+export function createCredentialSource(opts: {
+  read: ReadSecretString;
+  kafkaSecretName: string;
+  registrySecretName: string;
+  ttlMs: number;
+  now?: () => number;
+}): CredentialSource {
+  const now = opts.now ?? Date.now;
+  const cache = new Map<'kafka' | 'registry', { at: number; value: Promise<unknown> }>();
+
+  function cached<T>(which: 'kafka' | 'registry', load: () => Promise<T>): Promise<T> {
+    const hit = cache.get(which);
+    if (hit && now() - hit.at < opts.ttlMs) return hit.value as Promise<T>;
+    const value = load();
+    cache.set(which, { at: now(), value });
+    // A failed read must not stay cached.
+    value.catch(() => cache.get(which)?.value === value && cache.delete(which));
+    return value;
+  }
+
+  return {
+    kafka: () =>
+      cached('kafka', async () => {
+        const s = parseSecret(opts.kafkaSecretName, await opts.read(opts.kafkaSecretName), kafkaSecret);
+        return {
+          bootstrapServers: s.bootstrap_servers.split(',').map((b) => b.trim()),
+          apiKey: s.api_key,
+          apiSecret: s.api_secret,
+        };
+      }),
+    registry: () =>
+      cached('registry', async () => {
+        const s = parseSecret(opts.registrySecretName, await opts.read(opts.registrySecretName), registrySecret);
+        return { url: s.url.replace(/\/+$/, ''), apiKey: s.api_key, apiSecret: s.api_secret };
+      }),
+    invalidate: (which) => void cache.delete(which),
+  };
+}

@@ -1,0 +1,90 @@
+// Builds the real engine against the local stack with per-test topics, subjects and secrets.
+import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import avro from 'avsc';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { ensureTopics, readTopic, type ReadRecord } from '../../src/kafka/admin.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
+import { readWireFormat } from '../../src/schema/wire-format.ts';
+import { plaintextKafka, secretsClient, uniqueName } from './services.ts';
+
+export interface CapturedLogger {
+  logger: Logger;
+  lines: string[];
+}
+
+/** Every line logged at debug and above, kept for assertions (the secret-leak check reads them). */
+export const allLogLines: string[] = [];
+
+export function captureLogger(): CapturedLogger {
+  const lines: string[] = [];
+  const logger = createLogger('debug', (line) => {
+    lines.push(line);
+    allLogLines.push(line);
+  });
+  return { logger, lines };
+}
+
+/** Settings for one test: its own topics and subjects so tests never see each other's records. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  const base = uniqueName('t');
+  return loadConfig({
+    ...process.env,
+    KAFKA_TOPIC: `${base}.events`,
+    KAFKA_DLQ_TOPIC: `${base}.events.dlq`,
+    REGISTRY_SUBJECT: `${base}.events-value`,
+    REGISTRY_DLQ_SUBJECT: `${base}.events.dlq-value`,
+    KAFKA_CONNECTION_TIMEOUT_MS: '3000',
+    KAFKA_REQUEST_TIMEOUT_MS: '5000',
+    KAFKA_SEND_TIMEOUT_MS: '8000',
+    KAFKA_RETRIES: '3',
+    ...env,
+  });
+}
+
+export async function createTopicsFor(config: Config, partitions = config.kafka.topicPartitions): Promise<void> {
+  await ensureTopics(
+    plaintextKafka(),
+    [
+      { topic: config.kafka.topic, partitions, replicationFactor: 1 },
+      { topic: config.kafka.dlqTopic, partitions: 1, replicationFactor: 1 },
+    ],
+    10_000,
+  );
+}
+
+export function testApp(config: Config, logger?: Logger): App {
+  return createApp(config, { logger: logger ?? captureLogger().logger });
+}
+
+export interface DecodedRecord<T> extends ReadRecord {
+  schemaId: number;
+  decoded: T;
+}
+
+/** Reads a topic (read_committed) and decodes each value with the schema the registry holds for its id. */
+export async function readDecoded<T>(app: App, topic: string): Promise<DecodedRecord<T>[]> {
+  const records = await readTopic(plaintextKafka(), topic, { idleMs: 1500 });
+  const types = new Map<number, avro.Type>();
+  const out: DecodedRecord<T>[] = [];
+  for (const r of records) {
+    const { schemaId, body } = readWireFormat(r.value!);
+    let type = types.get(schemaId);
+    if (!type) {
+      type = avro.Type.forSchema(JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema);
+      types.set(schemaId, type);
+    }
+    out.push({ ...r, schemaId, decoded: type.fromBuffer(body) as T });
+  }
+  return out;
+}
+
+export async function putSecret(name: string, value: unknown): Promise<void> {
+  const SecretString = typeof value === 'string' ? value : JSON.stringify(value);
+  try {
+    await secretsClient().send(new CreateSecretCommand({ Name: name, SecretString }));
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceExistsException') throw err;
+    await secretsClient().send(new PutSecretValueCommand({ SecretId: name, SecretString }));
+  }
+}
