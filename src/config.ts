@@ -30,6 +30,7 @@ const schema = z.object({
   KAFKA_SSL_CA_FILE: file.optional(),
   KAFKA_TOPIC: name.default('order-events'),
   KAFKA_DLQ_TOPIC: name.default('order-events.dlq'),
+  KAFKA_RUNS_TOPIC: name.default('order-events.runs'),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(6),
   KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 32).default(1),
   KAFKA_COMPRESSION: z.enum(['snappy', 'gzip', 'none'], { error: 'expected snappy, gzip or none' }).default('snappy'),
@@ -60,7 +61,8 @@ const schema = z.object({
   TEMPORAL_TLS_KEY_FILE: file.optional(),
   TEMPORAL_TLS_CA_FILE: file.optional(),
   TEMPORAL_UI_URL: name.default('http://127.0.0.1:8233'),
-  MAX_EVENT_COUNT: int(1).default(1_000_000),
+  // Run-derived order ids leave room for 1,000,000 events per run (see src/activities/order-events-source.ts).
+  MAX_EVENT_COUNT: int(1, 1_000_000).default(1_000_000),
 });
 
 type Env = z.infer<typeof schema>;
@@ -73,6 +75,8 @@ export interface Config {
     caFile: string | undefined;
     topic: string;
     dlqTopic: string;
+    /** The run ledger: one record per committed run, written in the run's transaction. */
+    runsTopic: string;
     topicPartitions: number;
     topicReplicationFactor: number;
     compression: Env['KAFKA_COMPRESSION'];
@@ -134,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       caFile: e.KAFKA_SSL_CA_FILE,
       topic: e.KAFKA_TOPIC,
       dlqTopic: e.KAFKA_DLQ_TOPIC,
+      runsTopic: e.KAFKA_RUNS_TOPIC,
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
       compression: e.KAFKA_COMPRESSION,

@@ -33,6 +33,8 @@ export interface SendRequest {
   run?: RunIdentity;
   /** Called after each batch the broker acknowledged, with the running count. */
   onProgress?: (acknowledged: number, deadLettered: number) => void;
+  /** A record appended to the ledger topic in the same transaction, so "this run committed" is atomic with its events. */
+  ledger?: { topic: string; key: string; value: (report: DeliveryReport) => Buffer };
   /** Checked before the commit: a cancelled run aborts instead of committing. */
   throwIfCancelled?: () => void;
 }
@@ -69,7 +71,9 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
         schemaIds.idFor(config.subject, deps.orderEventSchema.text),
         schemaIds.idFor(config.dlqSubject, deps.deadLetterSchema.text),
       ]);
-      const partitions = await producer.partitionCounts([config.topic, config.dlqTopic]);
+      const partitions = await producer.partitionCounts(
+        request.ledger ? [config.topic, config.dlqTopic, request.ledger.topic] : [config.topic, config.dlqTopic],
+      );
       const mainPartitions = partitions.get(config.topic)!;
       const dlqPartitions = partitions.get(config.dlqTopic)!;
 
@@ -137,6 +141,16 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
         request.onProgress?.(acknowledged, deadLettered);
       };
 
+      const reportNow = (): DeliveryReport => ({
+        topic: config.topic,
+        acknowledged,
+        deadLettered,
+        dlqTopic: config.dlqTopic,
+        partitions: [...ranges.values()].sort((a, b) => a.partition - b.partition),
+        schemaId,
+        durationMs: now() - started,
+      });
+
       await producer.inTransaction(async (tx) => {
         let batch: Batch = { main: [], dlq: [], bytes: 0 };
         for await (const event of request.events) {
@@ -147,18 +161,19 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
           }
         }
         await flush(tx, batch);
+        if (request.ledger) {
+          const { topic, key, value } = request.ledger;
+          await tx.send([
+            {
+              topic,
+              messages: [{ key, value: value(reportNow()), partition: partitionForKey(key, partitions.get(topic)!) }],
+            },
+          ]);
+        }
         request.throwIfCancelled?.();
       });
 
-      const report: DeliveryReport = {
-        topic: config.topic,
-        acknowledged,
-        deadLettered,
-        dlqTopic: config.dlqTopic,
-        partitions: [...ranges.values()].sort((a, b) => a.partition - b.partition),
-        schemaId,
-        durationMs: now() - started,
-      };
+      const report = reportNow();
       logger.info('events produced', {
         topic: report.topic,
         acknowledged,

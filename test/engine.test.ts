@@ -13,7 +13,7 @@ import {
   TopicNotFoundError,
   TransientError,
 } from '../src/errors.ts';
-import { readTopic } from '../src/kafka/admin.ts';
+import { readTopic } from '../src/kafka/read-topic.ts';
 import { partitionForKey } from '../src/kafka/partitioner.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { sampleEvents } from './fixtures/events.ts';

@@ -2,7 +2,8 @@
 import avro from 'avsc';
 import { Command } from 'commander';
 import type { DeadLetter } from '../dlq/envelope.ts';
-import { kafkaFor, readTopic } from '../kafka/admin.ts';
+import { kafkaFor } from '../kafka/admin.ts';
+import { readTopic } from '../kafka/read-topic.ts';
 import { readWireFormat } from '../schema/wire-format.ts';
 import { runCommand } from './run-command.ts';
 

@@ -1,25 +1,18 @@
 // npm run topics -- ensure: creates the event topic and its dead-letter topic when missing.
 import { Command } from 'commander';
-import { ensureTopics, kafkaFor } from '../kafka/admin.ts';
+import { ensureTopics, kafkaFor, producerTopics } from '../kafka/admin.ts';
 import { runCommand } from './run-command.ts';
 
 const program = new Command('topics').description('Manage the Kafka topics the producer writes to');
 
 program
   .command('ensure')
-  .description('create the topic and the dead-letter topic if missing (idempotent)')
+  .description('create the event, dead-letter and run-ledger topics if missing (idempotent)')
   .action(() =>
     runCommand(async (app) => {
       const k = app.config.kafka;
       const kafka = kafkaFor(k, await app.credentials.kafka(), app.logger);
-      const results = await ensureTopics(
-        kafka,
-        [
-          { topic: k.topic, partitions: k.topicPartitions, replicationFactor: k.topicReplicationFactor },
-          { topic: k.dlqTopic, partitions: k.topicPartitions, replicationFactor: k.topicReplicationFactor },
-        ],
-        k.requestTimeoutMs,
-      );
+      const results = await ensureTopics(kafka, producerTopics(k), k.requestTimeoutMs);
       let code = 0;
       for (const r of results) {
         if (r.actualPartitions !== undefined) {

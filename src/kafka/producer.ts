@@ -23,6 +23,7 @@ import {
 import type { Logger } from '../logger.ts';
 import type { CredentialSource, KafkaCredentials } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
+import { readTopic, type ReadRecord } from './read-topic.ts';
 import { registerSnappyCodec } from './snappy-codec.ts';
 
 export interface OutgoingMessage {
@@ -53,6 +54,8 @@ export interface ProducerTransaction {
 export interface EventProducer {
   /** Partition counts of `topics`; TopicNotFoundError names the first that does not exist. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /** Every committed record of a (small) topic, oldest first per partition. */
+  readCommitted(topic: string): Promise<ReadRecord[]>;
   /** Runs `work` inside one Kafka transaction: committed when it resolves, aborted when it throws. */
   inTransaction<T>(work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -252,6 +255,15 @@ export function createKafkaProducer(deps: {
         for (const t of meta.topics) partitionCache.set(t.name, t.partitions.length);
       }
       return new Map(topics.map((t) => [t, partitionCache.get(t)!]));
+    },
+
+    async readCommitted(topic) {
+      const c = await connected();
+      try {
+        return await readTopic(c.kafka, topic, { idleMs: 500, timeoutMs: config.sendTimeoutMs });
+      } catch (err) {
+        throw toProducerError(err, `reading ${topic}`);
+      }
     },
 
     inTransaction<T>(work: (tx: ProducerTransaction) => Promise<T>): Promise<T> {

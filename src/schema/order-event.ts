@@ -2,12 +2,14 @@
 // TypeScript shape kept in step with it by test/schema.test.ts.
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
+import { Int64Type } from './long-type.ts';
 
 export const ORDER_STATUSES = ['CREATED', 'CONFIRMED', 'SHIPPED', 'DELIVERED', 'CANCELLED'] as const;
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export interface OrderEvent {
-  order_id: number;
+  /** Avro long: a number up to 2^53, a bigint beyond (run-derived ids are bigints). */
+  order_id: number | bigint;
   customer_id: string;
   order_status: OrderStatus;
   order_total: number;
@@ -24,7 +26,10 @@ export interface LoadedSchema {
 
 export function loadSchema(file: URL): LoadedSchema {
   const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
-  return { text: JSON.stringify(json), type: avro.Type.forSchema(json as avro.Schema) };
+  return {
+    text: JSON.stringify(json),
+    type: avro.Type.forSchema(json as avro.Schema, { registry: { long: Int64Type } }),
+  };
 }
 
 export const ORDER_EVENT_SCHEMA_FILE = new URL('../../schemas/OrderEvent.avsc', import.meta.url);

@@ -3,7 +3,8 @@ import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secr
 import avro from 'avsc';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { ensureTopics, readTopic, type ReadRecord } from '../../src/kafka/admin.ts';
+import { ensureTopics, producerTopics } from '../../src/kafka/admin.ts';
+import { readTopic, type ReadRecord } from '../../src/kafka/read-topic.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { readWireFormat } from '../../src/schema/wire-format.ts';
 import { plaintextKafka, secretsClient, uniqueName } from './services.ts';
@@ -32,6 +33,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     ...process.env,
     KAFKA_TOPIC: `${base}.events`,
     KAFKA_DLQ_TOPIC: `${base}.events.dlq`,
+    KAFKA_RUNS_TOPIC: `${base}.events.runs`,
     REGISTRY_SUBJECT: `${base}.events-value`,
     REGISTRY_DLQ_SUBJECT: `${base}.events.dlq-value`,
     KAFKA_CONNECTION_TIMEOUT_MS: '3000',
@@ -43,14 +45,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 export async function createTopicsFor(config: Config, partitions = config.kafka.topicPartitions): Promise<void> {
-  await ensureTopics(
-    plaintextKafka(),
-    [
-      { topic: config.kafka.topic, partitions, replicationFactor: 1 },
-      { topic: config.kafka.dlqTopic, partitions: 1, replicationFactor: 1 },
-    ],
-    10_000,
-  );
+  await ensureTopics(plaintextKafka(), producerTopics({ ...config.kafka, topicPartitions: partitions }), 10_000);
 }
 
 export function testApp(config: Config, logger?: Logger): App {

@@ -1,0 +1,65 @@
+// The worker: the composition root. Reads config once, builds the long-lived Kafka producer and
+// registry client once, hands them to the activity factory, and closes them after shutdown
+// (SIGINT/SIGTERM: in-flight activities finish or fail cleanly first). Exits non-zero on a crash.
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
+import { createActivities } from './activities/index.ts';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { errorMessage } from './errors.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { temporalTls } from './temporal-connection.ts';
+
+function installTemporalLogger(logger: Logger, level: string): void {
+  const map: Record<TemporalLevel, keyof Logger> = {
+    TRACE: 'debug',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  Runtime.install({
+    logger: new DefaultLogger(level.toUpperCase() as TemporalLevel, (entry) =>
+      logger[map[entry.level]](entry.message, entry.meta),
+    ),
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel, undefined, { component: 'worker' });
+  installTemporalLogger(logger, config.logLevel);
+  const app = createApp(config, { logger });
+  let connection: NativeConnection | undefined;
+  try {
+    connection = await NativeConnection.connect({ address: config.temporal.address, tls: temporalTls(config.temporal) });
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      activities: createActivities({
+        send: (request) => app.sender.send(request),
+        readLedger: (topic) => app.producer.readCommitted(topic),
+        config: { runsTopic: config.kafka.runsTopic, maxEventCount: config.temporal.maxEventCount },
+      }),
+      shutdownGraceTime: '30s',
+    });
+    logger.info('worker ready', {
+      address: config.temporal.address,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+    });
+    await worker.run(); // resolves once a shutdown signal has drained the worker
+  } finally {
+    await app.close();
+    logger.info('kafka producer closed');
+    await connection?.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  // A crash must be visible: one structured line and a non-zero exit code.
+  process.stderr.write(`${JSON.stringify({ level: 'error', message: 'worker crashed', error: errorMessage(err) })}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,52 @@
+// produceOrderEventsWorkflow: validates its input, then runs produceEvents once with the
+// tutorial's retry policy (Prefect retries=3, retry_delay_seconds=5).
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ProduceActivities, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
+import { NON_RETRYABLE_ERROR_TYPES } from '../errors.ts';
+
+const { produceEvents } = proxyActivities<ProduceActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    maximumAttempts: 4, // the first attempt + Prefect's 3 retries
+    initialInterval: '5s',
+    backoffCoefficient: 1, // Temporal's default is 2; Prefect waits a flat 5 s
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+  summary: 'produce order events to Kafka',
+});
+
+const { limits } = proxyLocalActivities<ProduceActivities>({ startToCloseTimeout: '5s' });
+
+const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
+export async function produceOrderEventsWorkflow(input: ProduceOrderEventsInput = { eventCount: 10 }): Promise<RunSummary> {
+  const eventCount: unknown = input?.eventCount ?? 10;
+  const { maxEventCount } = await limits();
+  if (typeof eventCount !== 'number' || !Number.isInteger(eventCount) || eventCount < 1 || eventCount > maxEventCount) {
+    throw ApplicationFailure.create({
+      type: 'InvalidInputError',
+      nonRetryable: true,
+      message: `eventCount must be an integer from 1 to ${maxEventCount}, got ${JSON.stringify(eventCount)}`,
+    });
+  }
+
+  const info = workflowInfo();
+  const nominal = info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime;
+  setCurrentDetails(`Producing ${eventCount} events for ${nominal.toISOString()}…`);
+
+  const result = await produceEvents({ eventCount, nominalTimeMs: nominal.getTime() });
+  const offsets = result.partitions.map((p) => `p${p.partition}:${p.firstOffset}-${p.lastOffset}`).join(' ');
+  const summary =
+    `${result.alreadyCommitted ? 'Already produced' : 'Produced'} ${result.acknowledged} events to ${result.topic} ` +
+    `(${offsets || 'no partitions'}), ${result.deadLettered} dead-lettered to ${result.dlqTopic}, schema id ${result.schemaId}`;
+  setCurrentDetails(`**${summary}**\n\norder ids ${result.firstOrderId} … ${result.lastOrderId}`);
+  return { ...result, eventCount, nominalTime: nominal.toISOString(), summary };
+}
