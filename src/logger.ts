@@ -22,7 +22,12 @@ export function createLogger(
     (lvl: LogLevel) =>
     (message: string, meta: LogMeta = {}): void => {
       if (ORDER[lvl] < ORDER[level]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...base, ...meta }));
+      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...base, ...meta }, jsonSafe));
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** JSON has no bigint (64-bit order ids are bigints): write them as decimal strings. */
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
 }

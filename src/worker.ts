@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const app = createApp(config, { logger });
   let connection: NativeConnection | undefined;
   try {
-    connection = await NativeConnection.connect({ address: config.temporal.address, tls: temporalTls(config.temporal) });
+    connection = await NativeConnection.connect({
+      address: config.temporal.address,
+      tls: temporalTls(config.temporal),
+    });
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import {
   CompressionTypes,
   Kafka,
+  Partitioners,
   logLevel as KafkaLogLevel,
   type Admin,
   type KafkaConfig,
@@ -104,6 +105,10 @@ function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...meta } = log;
+      // Bounded retries cannot break exactly-once here: every send is inside a transaction that
+      // is aborted when it fails, so this kafkajs warning does not apply.
+      if (message.startsWith('Limiting retries for the idempotent producer'))
+        return logger.debug(`kafkajs: ${message}`, meta);
       // kafkajs is chatty at INFO (connects, joins); keep that at debug.
       if (level === KafkaLogLevel.ERROR) logger.warn(`kafkajs: ${message}`, meta);
       else if (level === KafkaLogLevel.WARN) logger.warn(`kafkajs: ${message}`, meta);
@@ -132,12 +137,16 @@ interface Connected {
   admin: Admin;
 }
 
+// Each producer in a process gets its own transactional id: two sharing one would fence each other.
+let producersCreated = 0;
+
 export function createKafkaProducer(deps: {
   config: Config['kafka'];
   credentials: CredentialSource;
   logger: Logger;
 }): EventProducer {
   const { config, credentials, logger } = deps;
+  const transactionalId = `${config.transactionalId}-${producersCreated++}`;
   registerSnappyCodec();
   let connecting: Promise<Connected> | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -148,10 +157,12 @@ export function createKafkaProducer(deps: {
     const kafka = new Kafka(kafkaClientConfig(config, creds, logger));
     const producer = kafka.producer({
       idempotent: true,
-      transactionalId: config.transactionalId,
+      transactionalId,
       transactionTimeout: config.transactionTimeoutMs,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // Java-compatible murmur2, as kafkajs v2's default; explicit, so kafkajs does not warn.
+      createPartitioner: Partitioners.DefaultPartitioner,
       retry: { retries: config.retries },
     });
     const admin = kafka.admin({ retry: { retries: 2 } });
@@ -165,7 +176,7 @@ export function createKafkaProducer(deps: {
     }
     logger.info('kafka producer connected', {
       brokers: creds.bootstrapServers,
-      transactionalId: config.transactionalId,
+      transactionalId,
     });
     return { kafka, producer, admin };
   }

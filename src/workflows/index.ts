@@ -27,7 +27,9 @@ const { limits } = proxyLocalActivities<ProduceActivities>({ startToCloseTimeout
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
-export async function produceOrderEventsWorkflow(input: ProduceOrderEventsInput = { eventCount: 10 }): Promise<RunSummary> {
+export async function produceOrderEventsWorkflow(
+  input: ProduceOrderEventsInput = { eventCount: 10 },
+): Promise<RunSummary> {
   const eventCount: unknown = input?.eventCount ?? 10;
   const { maxEventCount } = await limits();
   if (typeof eventCount !== 'number' || !Number.isInteger(eventCount) || eventCount < 1 || eventCount > maxEventCount) {

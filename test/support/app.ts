@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { ensureTopics, producerTopics } from '../../src/kafka/admin.ts';
 import { readTopic, type ReadRecord } from '../../src/kafka/read-topic.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
+import { Int64Type } from '../../src/schema/long-type.ts';
 import { readWireFormat } from '../../src/schema/wire-format.ts';
 import { plaintextKafka, secretsClient, uniqueName } from './services.ts';
 
@@ -66,7 +67,9 @@ export async function readDecoded<T>(app: App, topic: string): Promise<DecodedRe
     const { schemaId, body } = readWireFormat(r.value!);
     let type = types.get(schemaId);
     if (!type) {
-      type = avro.Type.forSchema(JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema);
+      type = avro.Type.forSchema(JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema, {
+        registry: { long: Int64Type },
+      });
       types.set(schemaId, type);
     }
     out.push({ ...r, schemaId, decoded: type.fromBuffer(body) as T });

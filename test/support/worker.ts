@@ -1,0 +1,61 @@
+// An in-process worker on its own task queue, over the real engine (or a wrapped one), with the
+// workflow bundle built once per test file.
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../../src/activities/index.ts';
+import type { App } from '../../src/app.ts';
+import { quietTemporalRuntime } from './temporal-runtime.ts';
+import { temporalAddress, uniqueName } from './services.ts';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  quietTemporalRuntime();
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
+  });
+  return bundle;
+}
+
+export interface TestWorker {
+  taskQueue: string;
+  worker: Worker;
+  running: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(
+  app: App,
+  extra: Partial<ActivityDeps> = {},
+  maxEventCount = 1000,
+  taskQueue = uniqueName('tq'),
+): Promise<TestWorker> {
+  const connection = await NativeConnection.connect({ address: temporalAddress() });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities({
+      send: (r) => app.sender.send(r),
+      readLedger: (topic) => app.producer.readCommitted(topic),
+      config: { runsTopic: app.config.kafka.runsTopic, maxEventCount },
+      ...extra,
+    }),
+  });
+  const running = worker.run();
+  return {
+    taskQueue,
+    worker,
+    running,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}
+
+export async function temporalClient(): Promise<Client> {
+  return new Client({ connection: await Connection.connect({ address: temporalAddress() }) });
+}

@@ -1,0 +1,320 @@
+// The workflow, activity, worker and schedule against the real Temporal server and Kafka.
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createActivities } from '../src/activities/index.ts';
+import type { ProduceEventsResult, RunSummary } from '../src/activities/types.ts';
+import type { App } from '../src/app.ts';
+import { TransientError } from '../src/errors.ts';
+import type { SendRequest } from '../src/order-event-sender.ts';
+import type { OrderEvent } from '../src/schema/order-event.ts';
+import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.ts';
+import { applySchedule } from '../schedules/apply.ts';
+import { produceOrderEventsSchedule } from '../schedules/produce-order-events.ts';
+import { createTopicsFor, readDecoded, testApp, testConfig } from './support/app.ts';
+import { temporalAddress, temporalCli, uniqueName } from './support/services.ts';
+import { startWorker, temporalClient, workflowBundle, type TestWorker } from './support/worker.ts';
+
+const run = promisify(execFile);
+let client: Client;
+let app: App;
+let worker: TestWorker;
+
+before(async () => {
+  client = await temporalClient();
+  const config = testConfig();
+  await createTopicsFor(config);
+  app = testApp(config);
+  await workflowBundle();
+  worker = await startWorker(app);
+});
+
+after(async () => {
+  await worker?.stop();
+  await app?.close();
+  await client?.connection.close();
+});
+
+const execute = (taskQueue: string, eventCount: unknown, workflowId = uniqueName('wf')) =>
+  client.workflow.execute('produceOrderEventsWorkflow', {
+    taskQueue,
+    workflowId,
+    args: [{ eventCount }],
+  }) as Promise<RunSummary>;
+
+async function orderIds(topic: string): Promise<string[]> {
+  return (await readDecoded<OrderEvent>(app, topic)).map((r) => String(r.decoded.order_id));
+}
+
+function applicationFailure(err: unknown): ApplicationFailure {
+  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+  const cause = err.cause instanceof ActivityFailure ? err.cause.cause : err.cause;
+  assert.ok(cause instanceof ApplicationFailure, `expected ApplicationFailure, got ${String(cause)}`);
+  return cause;
+}
+
+describe('produceOrderEventsWorkflow', () => {
+  test('produces eventCount events and returns a readable summary; the history shows the retry policy', async () => {
+    const workflowId = uniqueName('wf-policy');
+    const summary = await execute(worker.taskQueue, 4, workflowId);
+    assert.equal(summary.acknowledged, 4);
+    assert.equal(summary.eventCount, 4);
+    assert.match(summary.summary, /^Produced 4 events to t-.*\.events \(p\d+:\d+-\d+/);
+
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = history.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes,
+    )?.activityTaskScheduledEventAttributes;
+    assert.equal(scheduled?.activityType?.name, 'produceEvents');
+    const policy = scheduled?.retryPolicy;
+    assert.equal(policy?.maximumAttempts, 4);
+    assert.equal(Number(policy?.initialInterval?.seconds), 5);
+    assert.equal(policy?.backoffCoefficient, 1);
+    assert.deepEqual([...(policy?.nonRetryableErrorTypes ?? [])].sort(), [...NON_RETRYABLE_ERROR_TYPES].sort());
+    assert.ok(Number(scheduled?.heartbeatTimeout?.seconds) > 0, 'a heartbeat timeout is set');
+  });
+
+  test('transient failures on attempts 1 and 2 (the second after its commit) end with each event once', async () => {
+    const config = testConfig();
+    await createTopicsFor(config);
+    const flakyApp = testApp(config);
+    const flaky = await startWorker(flakyApp, {
+      faults: (point, attempt) => {
+        if (attempt === 1 && point === 'before-send')
+          throw new TransientError('injected: broker hiccup before sending');
+        if (attempt === 2 && point === 'after-commit') throw new TransientError('injected: worker lost after commit');
+      },
+    });
+    try {
+      const workflowId = uniqueName('wf-flaky');
+      const summary = await execute(flaky.taskQueue, 6, workflowId);
+      assert.equal(summary.acknowledged, 6);
+      assert.equal(summary.alreadyCommitted, true, 'attempt 3 found the run committed by attempt 2');
+      const ids = await orderIds(config.kafka.topic);
+      assert.equal(ids.length, 6);
+      assert.equal(new Set(ids).size, 6, 'no order_id twice');
+
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const started = history.events?.find(
+        (e) => e.activityTaskStartedEventAttributes,
+      )?.activityTaskStartedEventAttributes;
+      assert.equal(started?.attempt, 3);
+    } finally {
+      await flaky.stop();
+      await flakyApp.close();
+    }
+  });
+
+  test('a non-retryable engine error stops after one attempt', async () => {
+    const config = testConfig(); // topics deliberately not created
+    const brokenApp = testApp(config);
+    const broken = await startWorker(brokenApp);
+    try {
+      const workflowId = uniqueName('wf-missing-topic');
+      const err = await execute(broken.taskQueue, 3, workflowId).catch((e: unknown) => e);
+      const failure = applicationFailure(err);
+      assert.equal(failure.type, 'TopicNotFoundError');
+      assert.equal(failure.nonRetryable, true);
+      assert.match(failure.message, new RegExp(`topic ${config.kafka.topic.replace(/\./g, '\\.')} does not exist`));
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const started = history.events?.find(
+        (e) => e.activityTaskStartedEventAttributes,
+      )?.activityTaskStartedEventAttributes;
+      assert.equal(started?.attempt, 1);
+    } finally {
+      await broken.stop();
+      await brokenApp.close();
+    }
+  });
+
+  test('invalid input fails at once with a clear message and schedules no activity', async () => {
+    for (const eventCount of [0, -3, 2.5, 'ten', 1001]) {
+      const workflowId = uniqueName('wf-invalid');
+      const failure = applicationFailure(
+        await execute(worker.taskQueue, eventCount, workflowId).catch((e: unknown) => e),
+      );
+      assert.equal(failure.type, 'InvalidInputError');
+      assert.equal(failure.nonRetryable, true);
+      assert.equal(failure.message, `eventCount must be an integer from 1 to 1000, got ${JSON.stringify(eventCount)}`);
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      assert.equal(
+        history.events?.some((e) => e.activityTaskScheduledEventAttributes),
+        false,
+      );
+    }
+  });
+
+  test('the manual start command from the README works with the real temporal binary', async () => {
+    const { stdout } = await run(temporalCli(), [
+      'workflow',
+      'start',
+      '--address',
+      temporalAddress(),
+      '--task-queue',
+      worker.taskQueue,
+      '--type',
+      'produceOrderEventsWorkflow',
+      '--input',
+      '{"eventCount":5}',
+    ]);
+    const workflowId = /WorkflowId\s+(\S+)/.exec(stdout)?.[1];
+    assert.ok(workflowId, `no WorkflowId in: ${stdout}`);
+    const summary = (await client.workflow.getHandle(workflowId).result()) as RunSummary;
+    assert.equal(summary.acknowledged, 5);
+    assert.equal(summary.eventCount, 5);
+  });
+});
+
+describe('schedule', () => {
+  test('apply is idempotent: created, then unchanged, then updated when the definition changes', async () => {
+    const scheduleId = uniqueName('sched-apply');
+    const options = (eventCount: number) =>
+      produceOrderEventsSchedule({ scheduleId, taskQueue: worker.taskQueue, eventCount, paused: true });
+    try {
+      assert.equal(await applySchedule(client, options(10)), 'created');
+      assert.equal(await applySchedule(client, options(10)), 'unchanged');
+      assert.equal(await applySchedule(client, options(12)), 'updated');
+      const d = await client.schedule.getHandle(scheduleId).describe();
+      assert.deepEqual((d.action as { args: unknown[] }).args, [{ eventCount: 12 }]);
+      assert.equal(d.policies.overlap, 'SKIP');
+      assert.equal(d.state.paused, true, 'update keeps the paused state');
+    } finally {
+      await client.schedule.getHandle(scheduleId).delete();
+    }
+  });
+
+  test('a schedule-triggered run produces exactly eventCount events, timed at the scheduled time', async () => {
+    const scheduleId = uniqueName('sched-run');
+    const config = testConfig();
+    await createTopicsFor(config);
+    const schedApp = testApp(config);
+    const schedWorker = await startWorker(schedApp);
+    const handle = await client.schedule.create(
+      produceOrderEventsSchedule({ scheduleId, taskQueue: schedWorker.taskQueue, eventCount: 7, paused: true }),
+    );
+    try {
+      await handle.trigger();
+      let workflowId: string | undefined;
+      for (let i = 0; i < 100 && !workflowId; i++) {
+        workflowId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+        if (!workflowId) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(workflowId, 'the trigger started no run');
+      const summary = (await client.workflow.getHandle(workflowId).result()) as RunSummary;
+      assert.equal(summary.acknowledged, 7);
+      // The schedule names each run after its scheduled time, which is also the events' time.
+      assert.equal(workflowId, `${scheduleId}-${summary.nominalTime.replace(/\.000Z$/, 'Z')}`);
+      const records = await readDecoded<OrderEvent>(schedApp, config.kafka.topic);
+      assert.equal(records.length, 7);
+      assert.ok(records.every((r) => r.decoded.created_at === Date.parse(summary.nominalTime)));
+    } finally {
+      await handle.delete();
+      await schedWorker.stop();
+      await schedApp.close();
+    }
+  });
+});
+
+describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => {
+  async function idsFor(workflowId: string, nominalTimeMs: number, attempt = 1): Promise<string[]> {
+    const seen: string[] = [];
+    const activities = createActivities({
+      send: async (req: SendRequest) => {
+        for await (const e of req.events) seen.push(String((e as OrderEvent).order_id));
+        return {
+          topic: 't',
+          acknowledged: seen.length,
+          deadLettered: 0,
+          dlqTopic: 'd',
+          partitions: [],
+          schemaId: 1,
+          durationMs: 0,
+        };
+      },
+      readLedger: async () => [],
+      config: { runsTopic: 'runs', maxEventCount: 100 },
+    });
+    const env = new MockActivityEnvironment({
+      attempt,
+      workflowExecution: { workflowId, runId: uniqueName('run') },
+    });
+    const result: ProduceEventsResult = await env.run(
+      (input: { eventCount: number; nominalTimeMs: number }) => activities.produceEvents(input),
+      { eventCount: 20, nominalTimeMs },
+    );
+    assert.equal(result.firstOrderId, seen[0]);
+    return seen;
+  }
+
+  test('two runs of the same schedule time produce the same event ids; different runs do not collide', async () => {
+    const at = Date.parse('2026-11-27T10:05:00Z');
+    const first = await idsFor('produce-order-events-2026-11-27T10:05:00Z', at);
+    const again = await idsFor('produce-order-events-2026-11-27T10:05:00Z', at, 2);
+    assert.deepEqual(again, first);
+    const next = await idsFor('produce-order-events-2026-11-27T10:10:00Z', at + 300_000);
+    const manual = await idsFor('manual-run', at + 1);
+    assert.equal(new Set([...first, ...next, ...manual]).size, 60);
+  });
+});
+
+describe('worker process', () => {
+  test('SIGTERM finishes the in-flight run, closes the producer and exits 0 by itself', async () => {
+    const config = testConfig();
+    await createTopicsFor(config);
+    const taskQueue = uniqueName('tq-proc');
+    const env = {
+      ...process.env,
+      KAFKA_TOPIC: config.kafka.topic,
+      KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
+      KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
+      REGISTRY_SUBJECT: config.registry.subject,
+      REGISTRY_DLQ_SUBJECT: config.registry.dlqSubject,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      LOG_LEVEL: 'info',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = once(child, 'exit');
+    try {
+      for (let i = 0; i < 300 && !output.includes('"message":"worker ready"'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(output, /"message":"worker ready"/);
+      const handle = await client.workflow.start('produceOrderEventsWorkflow', {
+        taskQueue,
+        workflowId: uniqueName('wf-shutdown'),
+        args: [{ eventCount: 20_000 }],
+      });
+      // Stop the worker while the activity is sending.
+      for (let i = 0; i < 200; i++) {
+        const d = await handle.describe();
+        if ((d.raw.pendingActivities?.length ?? 0) > 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      assert.equal(code, 0, output.slice(-2000));
+      assert.match(output, /"message":"kafka producer closed"/);
+      // The activity finished before the worker left; a fresh worker completes the workflow.
+      const successor = await startWorker(app, {}, 1_000_000, taskQueue);
+      try {
+        const summary = (await handle.result()) as RunSummary;
+        assert.equal(summary.acknowledged, 20_000);
+        assert.equal(summary.alreadyCommitted, false);
+      } finally {
+        await successor.stop();
+      }
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
