@@ -50,5 +50,6 @@ export async function produceOrderEventsWorkflow(
     `${result.alreadyCommitted ? 'Already produced' : 'Produced'} ${result.acknowledged} events to ${result.topic} ` +
     `(${offsets || 'no partitions'}), ${result.deadLettered} dead-lettered to ${result.dlqTopic}, schema id ${result.schemaId}`;
   setCurrentDetails(`**${summary}**\n\norder ids ${result.firstOrderId} … ${result.lastOrderId}`);
-  return { ...result, eventCount, nominalTime: nominal.toISOString(), summary };
+  // summary first: the UI shows the top of the result without scrolling.
+  return { summary, eventCount, nominalTime: nominal.toISOString(), ...result };
 }

@@ -31,6 +31,7 @@ export async function startWorker(
   maxEventCount = 1000,
   taskQueue = uniqueName('tq'),
 ): Promise<TestWorker> {
+  quietTemporalRuntime();
   const connection = await NativeConnection.connect({ address: temporalAddress() });
   const worker = await Worker.create({
     connection,

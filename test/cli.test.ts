@@ -1,0 +1,97 @@
+// The commands users run, as child processes with the real services.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import type { Config } from '../src/config.ts';
+import { sampleEvents } from './fixtures/events.ts';
+import { testApp, testConfig } from './support/app.ts';
+
+const run = promisify(execFile);
+
+function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KAFKA_TOPIC: config.kafka.topic,
+    KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
+    KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
+    REGISTRY_SUBJECT: config.registry.subject,
+    REGISTRY_DLQ_SUBJECT: config.registry.dlqSubject,
+    ...extra,
+  };
+}
+
+async function cli(script: string, args: string[], env: NodeJS.ProcessEnv) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', script, ...args], { env });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('topics ensure creates the three topics, then finds them (idempotent)', async () => {
+  const config = testConfig();
+  const env = envFor(config);
+  const first = await cli('src/cli/topics.ts', ['ensure'], env);
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, new RegExp(`${config.kafka.topic}: created \\(6 partitions`));
+  assert.match(first.stdout, /\.runs: created \(1 partitions/);
+  const second = await cli('src/cli/topics.ts', ['ensure'], env);
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal((second.stdout.match(/: exists/g) ?? []).length, 3);
+});
+
+test('schema check exits 0 when compatible and 1 with the reason when not; register prints the ids', async () => {
+  const config = testConfig();
+  const env = envFor(config);
+  assert.equal((await cli('src/cli/schema.ts', ['check'], env)).code, 0);
+  const registered = await cli('src/cli/schema.ts', ['register'], env);
+  assert.equal(registered.code, 0, registered.stderr);
+  assert.match(registered.stdout, new RegExp(`registered: ${config.registry.subject} id \\d+`));
+
+  // A subject whose history is incompatible with the local .avsc (order_id was a string there).
+  const app = testApp(config);
+  const older = JSON.parse(app.orderEventSchema.text) as { fields: { type: unknown }[] };
+  older.fields[0]!.type = 'string';
+  const other = testConfig();
+  await app.registry.setCompatibility(other.registry.subject, 'BACKWARD');
+  await app.registry.register(other.registry.subject, JSON.stringify(older));
+  await app.close();
+  const check = await cli('src/cli/schema.ts', ['check'], envFor(other));
+  assert.equal(check.code, 1);
+  assert.match(check.stderr, new RegExp(`incompatible with ${other.registry.subject}`));
+});
+
+test('a bad setting stops a command with the variable named and exit code 1', async () => {
+  const result = await cli('src/cli/topics.ts', ['ensure'], { ...process.env, KAFKA_TOPIC_PARTITIONS: 'many' });
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /ConfigError: invalid configuration:\n {2}KAFKA_TOPIC_PARTITIONS: expected an integer, got "many"/,
+  );
+});
+
+test('verify prints the newest events and per-partition counts; dlq list shows dead letters', async () => {
+  const config = testConfig();
+  const env = envFor(config);
+  assert.equal((await cli('src/cli/topics.ts', ['ensure'], env)).code, 0);
+  const app = testApp(config);
+  const events = sampleEvents(4, 7000, Date.now());
+  await app.sender.send({ events: [...events, { ...events[0], order_id: 7999, order_status: 'LOST' }] });
+  await app.close();
+
+  const verify = await cli('src/cli/verify.ts', ['--minutes', '5'], env);
+  assert.equal(verify.code, 0, verify.stderr);
+  const lines = verify.stdout.split('\n');
+  assert.match(lines[0]!, /^ORDER_ID\s+CUSTOMER_ID\s+ORDER_STATUS\s+ORDER_TOTAL\s+KAFKA_TIMESTAMP/);
+  for (const e of events)
+    assert.match(verify.stdout, new RegExp(`${e.order_id}\\s+${e.customer_id}\\s+${e.order_status}`));
+  assert.match(verify.stdout, /4 event\(s\) in .* from the last 5 min; per partition: p\d+=\d/);
+
+  const dlq = await cli('src/cli/dlq.ts', ['list'], env);
+  assert.equal(dlq.code, 0, dlq.stderr);
+  assert.match(dlq.stdout, /SchemaValidationError \[order_status\]/);
+  assert.match(dlq.stdout, /1 dead-lettered event\(s\)/);
+});
