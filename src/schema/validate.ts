@@ -31,7 +31,7 @@ export function validate(type: avro.Type, value: unknown): FieldProblem[] {
 function typeName(type: avro.Type): string {
   const t = type as avro.Type & { symbols?: string[] };
   if (t.symbols) return `one of ${t.symbols.join('|')}`;
-  return t.typeName;
+  return t.typeName.replace(/^abstract:/, ''); // our 64-bit long is an avsc "abstract" long
 }
 
 function describe(value: unknown): string {
