@@ -30,7 +30,7 @@ export interface App {
 export function createApp(config: Config, overrides: { logger?: Logger; readSecret?: ReadSecretString } = {}): App {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const credentials = createCredentialSource({
-    read: overrides.readSecret ?? awsSecretReader(config.secrets.region),
+    read: overrides.readSecret ?? awsSecretReader(config.secrets.region, config.secrets.timeoutMs),
     kafkaSecretName: config.secrets.kafkaSecretName,
     registrySecretName: config.secrets.registrySecretName,
     ttlMs: config.secrets.cacheTtlMs,

@@ -25,6 +25,7 @@ const schema = z.object({
   KAFKA_SECRET_NAME: name.default('confluent/kafka-cluster'),
   REGISTRY_SECRET_NAME: name.default('confluent/schema-registry'),
   SECRETS_CACHE_TTL_MS: int(0).default(300_000),
+  SECRETS_TIMEOUT_MS: int(100).default(5_000),
 
   KAFKA_CLIENT_ID: name.default('order-events-producer'),
   KAFKA_SSL_CA_FILE: file.optional(),
@@ -69,7 +70,13 @@ type Env = z.infer<typeof schema>;
 
 export interface Config {
   logLevel: Env['LOG_LEVEL'];
-  secrets: { region: string; kafkaSecretName: string; registrySecretName: string; cacheTtlMs: number };
+  secrets: {
+    region: string;
+    kafkaSecretName: string;
+    registrySecretName: string;
+    cacheTtlMs: number;
+    timeoutMs: number;
+  };
   kafka: {
     clientId: string;
     caFile: string | undefined;
@@ -132,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       kafkaSecretName: e.KAFKA_SECRET_NAME,
       registrySecretName: e.REGISTRY_SECRET_NAME,
       cacheTtlMs: e.SECRETS_CACHE_TTL_MS,
+      timeoutMs: e.SECRETS_TIMEOUT_MS,
     },
     kafka: {
       clientId: e.KAFKA_CLIENT_ID,

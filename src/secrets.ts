@@ -52,7 +52,15 @@ function parseSecret<T>(secretName: string, raw: string | undefined, shape: z.Zo
 }
 
 /** The AWS SDK reader: region from config; endpoint and credentials through the SDK's own chain. */
-export function awsSecretReader(region: string, client = new SecretsManagerClient({ region })): ReadSecretString {
+export function awsSecretReader(
+  region: string,
+  timeoutMs: number,
+  client = new SecretsManagerClient({
+    region,
+    // The SDK waits forever by default; bound each attempt (the SDK retries 3 times).
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs, throwOnRequestTimeout: true },
+  }),
+): ReadSecretString {
   return async (secretName) => {
     try {
       const out = await client.send(new GetSecretValueCommand({ SecretId: secretName }));
@@ -68,7 +76,9 @@ export function awsSecretReader(region: string, client = new SecretsManagerClien
       if (name === 'CredentialsProviderError') {
         throw new SecretError(`no AWS credentials to read secret ${secretName}: ${errorMessage(err)}`);
       }
-      throw new TransientError(`reading secret ${secretName} failed: ${name || errorMessage(err)}`, { cause: err });
+      throw new TransientError(`reading secret ${secretName} failed: ${name || 'error'}: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
   };
 }

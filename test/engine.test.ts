@@ -316,6 +316,24 @@ describe('produceEvents engine', () => {
       }
       assert.ok(Date.now() - started < 1500 * 2 + 5000, `took ${Date.now() - started} ms`);
     });
+
+    test('a Secrets Manager endpoint that stops answering gives a retryable error, not a hang', async () => {
+      const app = track(testApp(testConfig({ SECRETS_TIMEOUT_MS: '1000' })));
+      const secrets = stackPid('secrets');
+      process.kill(secrets, 'SIGSTOP');
+      const started = Date.now();
+      try {
+        await assert.rejects(app.credentials.kafka(), (err: Error) => {
+          assert.ok(err instanceof TransientError, `${err.name}: ${err.message}`);
+          assert.match(err.message, /reading secret confluent\/kafka-cluster failed/);
+          return true;
+        });
+      } finally {
+        process.kill(secrets, 'SIGCONT');
+      }
+      // The SDK makes up to 3 attempts of at most 1 s each, with back-off between them.
+      assert.ok(Date.now() - started < 3 * 1000 + 5000, `took ${Date.now() - started} ms`);
+    });
   });
 
   test('no secret value appears in any log line captured during this suite', async () => {
