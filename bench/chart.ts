@@ -1,0 +1,122 @@
+// The benchmark's chart: SVG bars drawn here, rendered to PNG by Debian's headless Chromium.
+import { chromium } from 'playwright-core';
+import type { Results } from './report.ts';
+
+interface Bar {
+  label: string;
+  value: number;
+  min?: number;
+  max?: number;
+  highlight?: boolean;
+}
+
+function panel(title: string, unit: string, bars: Bar[], x0: number): string {
+  const w = 380;
+  const h = 300;
+  const top = Math.max(...bars.map((b) => b.max ?? b.value)) * 1.15 || 1;
+  const bw = (w - 40) / bars.length;
+  const y = (v: number) => 40 + (h - 90) * (1 - v / top);
+  const parts = [
+    `<text x="${x0 + w / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${title}</text>`,
+    `<line x1="${x0 + 20}" y1="${y(0)}" x2="${x0 + w - 20}" y2="${y(0)}" stroke="#444"/>`,
+  ];
+  bars.forEach((b, i) => {
+    const x = x0 + 25 + i * bw;
+    parts.push(
+      `<rect x="${x}" y="${y(b.value)}" width="${bw - 10}" height="${y(0) - y(b.value)}" fill="${b.highlight ? '#2f6fdb' : '#9aa5b1'}"/>`,
+      `<text x="${x + (bw - 10) / 2}" y="${y(b.value) - 6}" text-anchor="middle" font-size="12">${b.value >= 100 ? Math.round(b.value).toLocaleString('en-US') : b.value.toFixed(1)}</text>`,
+      `<text x="${x + (bw - 10) / 2}" y="${y(0) + 16}" text-anchor="middle" font-size="11">${b.label}</text>`,
+    );
+    if (b.min !== undefined && b.max !== undefined) {
+      const cx = x + (bw - 10) / 2;
+      parts.push(`<line x1="${cx}" y1="${y(b.min)}" x2="${cx}" y2="${y(b.max)}" stroke="#111" stroke-width="1.5"/>`);
+    }
+  });
+  parts.push(`<text x="${x0 + w / 2}" y="${h + 10}" text-anchor="middle" font-size="12" fill="#555">${unit}</text>`);
+  return parts.join('\n');
+}
+
+export async function renderChart(results: Results, file: string): Promise<void> {
+  const panels: string[] = [];
+  let x = 0;
+  const t = results.throughput as
+    Record<string, { eventsPerSec: { median: number; min: number; max: number } }> | undefined;
+  if (t) {
+    const labels: Record<string, string> = {
+      ours: 'ours',
+      floor: 'kafkajs floor',
+      python: 'tutorial (py)',
+      java: 'Java perf',
+    };
+    panels.push(
+      panel(
+        'Throughput',
+        'events/s, median with min–max',
+        Object.entries(t).map(([k, v]) => ({
+          label: labels[k] ?? k,
+          value: v.eventsPerSec.median,
+          min: v.eventsPerSec.min,
+          max: v.eventsPerSec.max,
+          highlight: k === 'ours',
+        })),
+        x,
+      ),
+    );
+    x += 400;
+  }
+  const l = results.latency;
+  if (l) {
+    panels.push(
+      panel(
+        'Run latency (10 events)',
+        'ms: activity / workflow p50 · p95 · p99',
+        [
+          { label: 'act p50', value: l.activityMs.p50, highlight: true },
+          { label: 'act p95', value: l.activityMs.p95, highlight: true },
+          { label: 'act p99', value: l.activityMs.p99, highlight: true },
+          { label: 'wf p50', value: l.workflowMs.p50 },
+          { label: 'wf p95', value: l.workflowMs.p95 },
+          { label: 'wf p99', value: l.workflowMs.p99 },
+        ],
+        x,
+      ),
+    );
+    x += 400;
+  }
+  const m = results.memory;
+  if (m) {
+    panels.push(
+      panel(
+        'Worker peak RSS',
+        'MB',
+        [
+          { label: 'idle', value: m.idleMb },
+          { label: '100k run', value: m.run100kMb, highlight: true },
+          { label: '1M run', value: m.run1mMb, highlight: true },
+        ],
+        x,
+      ),
+    );
+    x += 400;
+  }
+  const width = Math.max(x, 400);
+  const html = `<html><body style="margin:0;background:#fff;font-family:sans-serif">
+<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="330">${panels.join('\n')}</svg></body></html>`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width, height: 330 } });
+    await page.setContent(html);
+    await page.screenshot({ path: file });
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,241 @@
+// npm run bench -- [--events 200000] [--repeats 3] [--latency-runs 200] [--only throughput,latency,memory]
+// Side-by-side figures in one run on the local stack: throughput of our produce path against the
+// tutorial's Python pattern, a bare kafkajs floor and Kafka's Java perf tool; warm-worker run
+// latency; worker memory. Writes bench/results/latest.{json,md,png}.
+import { execFile, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { Command } from 'commander';
+import { orderEventsForRun } from '../src/activities/order-events-source.ts';
+import type { RunSummary } from '../src/activities/types.ts';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { ensureTopics, kafkaFor } from '../src/kafka/admin.ts';
+import { createLogger } from '../src/logger.ts';
+import { encodeWireFormat } from '../src/schema/wire-format.ts';
+import { renderChart } from './chart.ts';
+import type { Results } from './report.ts';
+import { latencyRuns } from './latency.ts';
+import { measureMemory } from './memory.ts';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const opts = new Command('bench')
+  .option('--events <n>', 'events per throughput measurement', (v) => Number.parseInt(v, 10), 200_000)
+  .option('--repeats <n>', 'measurements per producer', (v) => Number.parseInt(v, 10), 3)
+  .option('--latency-runs <n>', 'workflow runs for latency', (v) => Number.parseInt(v, 10), 200)
+  .option('--only <parts>', 'comma list of throughput, latency, memory', 'throughput,latency,memory')
+  .parse()
+  .opts<{ events: number; repeats: number; latencyRuns: number; only: string }>();
+const parts = new Set(opts.only.split(','));
+
+const config = loadConfig();
+const logger = createLogger('warn');
+const app = createApp(config, { logger });
+const creds = await app.credentials.kafka();
+const registry = await app.credentials.registry();
+const kafka = kafkaFor(config.kafka, creds, logger);
+const stamp = Date.now().toString(36);
+const PARTITIONS = 6;
+const cache = process.env['ORDER_EVENTS_CACHE'] ?? `${process.env['HOME']}/.cache/order-events-stack`;
+const venv = `${cache}/bench-venv-2.16.1`;
+
+async function freshTopics(...topics: string[]) {
+  await ensureTopics(
+    kafka,
+    topics.map((topic) => ({ topic, partitions: PARTITIONS, replicationFactor: 1 })),
+    30_000,
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+// The same OrderEvent records everywhere: their mean encoded size sizes the Java tool's records.
+const recordBytes = Math.round(
+  [...orderEventsForRun(Date.now(), 1000)].reduce(
+    (n, e) => n + encodeWireFormat(1, app.orderEventSchema.type, e).length,
+    0,
+  ) / 1000,
+);
+
+interface Sample {
+  events: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+type Producer = 'ours' | 'floor' | 'python' | 'java';
+
+async function ensurePythonVenv() {
+  try {
+    readFileSync(`${venv}/.complete`);
+  } catch {
+    console.error('[bench] installing confluent-kafka[avro,schemaregistry]==2.16.1 into', venv);
+    await run('python3', ['-m', 'venv', venv]);
+    await run(`${venv}/bin/pip`, ['install', '-q', 'confluent-kafka[avro,schemaregistry]==2.16.1']);
+    writeFileSync(`${venv}/.complete`, '');
+  }
+}
+
+async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
+  const topic = `bench-${producer}-${stamp}-${rep}`;
+  const warmupTopic = `${topic}-warmup`;
+  await freshTopics(topic, warmupTopic);
+  const warmup = Math.max(1000, Math.floor(opts.events / 10));
+  const env = { ...process.env, REGISTRY_SUBJECT: `${topic}-value` };
+  if (producer === 'ours' || producer === 'floor') {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/peers/node-producers.ts',
+        JSON.stringify({ mode: producer, topic, warmupTopic, events: opts.events, warmup }),
+      ],
+      { env, cwd: root, maxBuffer: 1 << 24 },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
+  }
+  if (producer === 'python') {
+    const { stdout } = await run(
+      `${venv}/bin/python`,
+      [
+        'bench/peers/tutorial_pattern.py',
+        ...['--bootstrap', creds.bootstrapServers.join(','), '--username', creds.apiKey, '--password', creds.apiSecret],
+        ...[
+          '--ca',
+          config.kafka.caFile ?? '',
+          '--registry',
+          registry.url,
+          '--topic',
+          topic,
+          '--warmup-topic',
+          warmupTopic,
+        ],
+        ...['--schema', 'schemas/OrderEvent.avsc', '--events', String(opts.events), '--warmup', String(warmup)],
+      ],
+      { cwd: root, maxBuffer: 1 << 24 },
+    );
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
+  }
+  const props = `${process.env['TMPDIR'] ?? '/tmp'}/bench-java-${stamp}.properties`;
+  writeFileSync(
+    props,
+    [
+      'security.protocol=SASL_SSL',
+      'sasl.mechanism=PLAIN',
+      `sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="${creds.apiKey}" password="${creds.apiSecret}";`,
+      'ssl.truststore.type=PEM',
+      `ssl.truststore.location=${config.kafka.caFile ?? ''}`,
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const { stdout, stderr } = await run(
+    'python3',
+    [
+      'bench/peers/cpu_of.py',
+      'java',
+      '-cp',
+      `${process.env['KAFKA_LIBS']}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      ...['--topic', topic, '--num-records', String(opts.events + warmup), '--warmup-records', String(warmup)],
+      ...['--record-size', String(recordBytes), '--throughput', '-1', '--command-config', props],
+      '--command-property',
+      `bootstrap.servers=${creds.bootstrapServers.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+      'retries=10',
+      'compression.type=snappy',
+      'linger.ms=100',
+      'batch.size=16384',
+    ],
+    { cwd: root, maxBuffer: 1 << 24 },
+  );
+  // "... steady state ... N records sent, X records/sec ..." (after the warm-up records).
+  const steady =
+    stdout.split('\n').find((l) => /steady state records sent/.test(l)) ?? stdout.trim().split('\n').at(-1)!;
+  const rate = Number(/([\d.]+) records\/sec/.exec(steady)?.[1]);
+  if (!Number.isFinite(rate)) throw new Error(`cannot read the Java tool's output:\n${stdout}`);
+  const cpu = (JSON.parse(stderr.trim().split('\n').at(-1)!) as { cpuSeconds: number }).cpuSeconds;
+  // CPU is the whole JVM (start-up, warm-up, measured part): scaled to the measured share of records.
+  return { events: opts.events, seconds: opts.events / rate, cpuSeconds: (cpu * opts.events) / (opts.events + warmup) };
+}
+
+const results: Results & Record<string, unknown> = {
+  when: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  settings: { events: opts.events, repeats: opts.repeats, partitions: PARTITIONS, recordBytes, listener: 'SASL_SSL' },
+};
+
+if (parts.has('throughput')) {
+  await ensurePythonVenv();
+  const producers: Producer[] = ['ours', 'floor', 'python', 'java'];
+  const samples = Object.fromEntries(producers.map((p) => [p, [] as Sample[]])) as Record<Producer, Sample[]>;
+  // Interleaved, so a noisy minute hits every producer alike.
+  for (let rep = 1; rep <= opts.repeats; rep++) {
+    for (const p of producers) {
+      const s = await measureOnce(p, rep);
+      samples[p].push(s);
+      console.error(
+        `[bench] ${p} #${rep}: ${Math.round(s.events / s.seconds)} events/s, ${s.cpuSeconds.toFixed(2)} CPU s`,
+      );
+    }
+  }
+  const summary = Object.fromEntries(
+    producers.map((p) => {
+      const rates = samples[p].map((s) => s.events / s.seconds);
+      return [
+        p,
+        {
+          eventsPerSec: { median: median(rates), min: Math.min(...rates), max: Math.max(...rates) },
+          cpuSeconds: median(samples[p].map((s) => s.cpuSeconds)),
+          samples: samples[p],
+        },
+      ];
+    }),
+  ) as unknown as Record<Producer, { eventsPerSec: { median: number; min: number; max: number }; cpuSeconds: number }>;
+  results['throughput'] = summary;
+  results['ratios'] = {
+    oursOverPython: summary.ours.eventsPerSec.median / summary.python.eventsPerSec.median,
+    oursOverFloor: summary.ours.eventsPerSec.median / summary.floor.eventsPerSec.median,
+    oursOverJava: summary.ours.eventsPerSec.median / summary.java.eventsPerSec.median,
+  };
+}
+
+if (parts.has('latency') || parts.has('memory')) {
+  const topic = `bench-runs-${stamp}`;
+  await freshTopics(topic, `${topic}.dlq`);
+  await ensureTopics(kafka, [{ topic: `${topic}.runs`, partitions: 1, replicationFactor: 1 }], 30_000);
+  const env = {
+    ...process.env,
+    KAFKA_TOPIC: topic,
+    KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+    KAFKA_RUNS_TOPIC: `${topic}.runs`,
+    LOG_LEVEL: 'warn',
+  };
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  if (parts.has('latency')) {
+    results['latency'] = await latencyRuns({ client, env, runs: opts.latencyRuns, percentile, cwd: root });
+  }
+  if (parts.has('memory')) {
+    results['memory'] = await measureMemory({ client, env, cwd: root, spawn });
+  }
+  await connection.close();
+}
+
+await app.close();
+const out = `${root}bench/results`;
+mkdirSync(out, { recursive: true });
+writeFileSync(`${out}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+const markdown = (await import('./report.ts')).toMarkdown(results);
+writeFileSync(`${out}/latest.md`, markdown);
+await renderChart(results, `${out}/latest.png`);
+console.log(markdown);
+console.log(`\nwritten: bench/results/latest.json, latest.md, latest.png`);
+export type { RunSummary };
