@@ -152,15 +152,24 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       });
 
       await producer.inTransaction(async (tx) => {
+        // One batch in flight while the next is validated and encoded: our CPU work overlaps the
+        // broker's round trip. Batches still go out strictly in order.
+        let inFlight: Promise<void> = Promise.resolve();
+        const ship = async (ready: Batch) => {
+          await inFlight;
+          inFlight = flush(tx, ready);
+          inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
+        };
         let batch: Batch = { main: [], dlq: [], bytes: 0 };
         for await (const event of request.events) {
           encode(batch, event);
           if (batch.main.length + batch.dlq.length >= config.batchMaxMessages || batch.bytes >= config.batchMaxBytes) {
-            await flush(tx, batch);
+            await ship(batch);
             batch = { main: [], dlq: [], bytes: 0 };
           }
         }
-        await flush(tx, batch);
+        await ship(batch);
+        await inFlight;
         if (request.ledger) {
           const { topic, key, value } = request.ledger;
           await tx.send([

@@ -2,7 +2,7 @@
 //   ours  - the whole produce path (generate, validate, encode, send in a transaction, commit)
 //   floor - avsc toBuffer + wire-format prefix + kafkajs sendBatch in a plain loop, same settings
 // argv[2] is a JSON object: { mode, topic, warmupTopic, events, warmup }. Prints one JSON line.
-import { CompressionTypes, Kafka } from 'kafkajs';
+import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
 import { orderEventsForRun } from '../../src/activities/order-events-source.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -58,7 +58,12 @@ async function ours() {
 async function floor() {
   registerSnappyCodec();
   const kafka = new Kafka(kafkaClientConfig(config.kafka, await app.credentials.kafka(), logger));
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   const schemaId = await app.registry.register(config.registry.subject, app.orderEventSchema.text);
   const type = app.orderEventSchema.type;

@@ -8,6 +8,15 @@ export interface FieldProblem {
 
 /** Every field of `value` that does not fit `type`, with why; empty when the value is valid. */
 export function validate(type: avro.Type, value: unknown): FieldProblem[] {
+  // Hot path: a valid record with exactly the schema's fields needs no error bookkeeping.
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    Object.keys(value).length === fieldCount(type) &&
+    type.isValid(value)
+  ) {
+    return [];
+  }
   const problems: FieldProblem[] = [];
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return [{ path: '(root)', reason: `expected a record, got ${describe(value)}` }];
@@ -38,4 +47,14 @@ function describe(value: unknown): string {
   if (value === undefined) return 'nothing (missing)';
   const json = JSON.stringify(value);
   return json === undefined ? typeof value : json.length > 60 ? `${json.slice(0, 57)}...` : json;
+}
+
+const fieldCounts = new WeakMap<avro.Type, number>();
+function fieldCount(type: avro.Type): number {
+  let count = fieldCounts.get(type);
+  if (count === undefined) {
+    count = ((type as avro.types.RecordType).fields ?? []).length;
+    fieldCounts.set(type, count);
+  }
+  return count;
 }
