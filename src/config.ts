@@ -39,6 +39,8 @@ const schema = z.object({
   KAFKA_BATCH_MAX_BYTES: int(1024).default(1_048_576),
   KAFKA_MAX_MESSAGE_BYTES: int(1024).default(1_048_576),
   KAFKA_RETRIES: int(0, 100).default(10),
+  // 20 ms as the Java client uses after CONCURRENT_TRANSACTIONS: back-to-back transactions hit it.
+  KAFKA_RETRY_INITIAL_MS: int(1, 60_000).default(20),
   KAFKA_CONNECTION_TIMEOUT_MS: int(100).default(5_000),
   KAFKA_REQUEST_TIMEOUT_MS: int(100).default(30_000),
   KAFKA_SEND_TIMEOUT_MS: int(100).default(60_000),
@@ -91,6 +93,7 @@ export interface Config {
     batchMaxBytes: number;
     maxMessageBytes: number;
     retries: number;
+    retryInitialMs: number;
     connectionTimeoutMs: number;
     requestTimeoutMs: number;
     sendTimeoutMs: number;
@@ -154,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       batchMaxBytes: e.KAFKA_BATCH_MAX_BYTES,
       maxMessageBytes: e.KAFKA_MAX_MESSAGE_BYTES,
       retries: e.KAFKA_RETRIES,
+      retryInitialMs: e.KAFKA_RETRY_INITIAL_MS,
       connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS,
       requestTimeoutMs: e.KAFKA_REQUEST_TIMEOUT_MS,
       sendTimeoutMs: e.KAFKA_SEND_TIMEOUT_MS,

@@ -125,7 +125,7 @@ export function kafkaClientConfig(config: Config['kafka'], creds: KafkaCredentia
     sasl: { mechanism: 'plain', username: creds.apiKey, password: creds.apiSecret },
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
-    retry: { retries: config.retries, initialRetryTime: 100, maxRetryTime: 5_000 },
+    retry: { retries: config.retries, initialRetryTime: config.retryInitialMs, maxRetryTime: 5_000 },
     logLevel: KafkaLogLevel.INFO,
     logCreator: kafkaLogCreator(logger),
   };
@@ -163,7 +163,7 @@ export function createKafkaProducer(deps: {
       allowAutoTopicCreation: false,
       // Java-compatible murmur2, as kafkajs v2's default; explicit, so kafkajs does not warn.
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: config.retries },
+      retry: { retries: config.retries, initialRetryTime: config.retryInitialMs, maxRetryTime: 5_000 },
     });
     const admin = kafka.admin({ retry: { retries: 2 } });
     const bound = config.connectionTimeoutMs + config.requestTimeoutMs;
