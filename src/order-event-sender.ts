@@ -27,14 +27,23 @@ export interface DeliveryReport {
   durationMs: number;
 }
 
+/** The report as the ledger records it: counts are final, offsets of the last batch unknown. */
+export interface LedgerReport extends Omit<DeliveryReport, 'partitions'> {
+  partitions: { partition: number; count: number; firstOffset: number | null; lastOffset: number | null }[];
+}
+
 export interface SendRequest {
   /** The events, generated lazily: only one batch is held in memory at a time. */
   events: Iterable<unknown> | AsyncIterable<unknown>;
   run?: RunIdentity;
   /** Called after each batch the broker acknowledged, with the running count. */
   onProgress?: (acknowledged: number, deadLettered: number) => void;
-  /** A record appended to the ledger topic in the same transaction, so "this run committed" is atomic with its events. */
-  ledger?: { topic: string; key: string; value: (report: DeliveryReport) => Buffer };
+  /**
+   * A record written with the last batch, in the same transaction, so "this run committed" is
+   * atomic with its events. It costs no extra round trip; the offsets of that last batch are not
+   * known yet, so the ledger's report has them as null.
+   */
+  ledger?: { topic: string; key: string; value: (report: LedgerReport) => Buffer };
   /** Checked before the commit: a cancelled run aborts instead of committing. */
   throwIfCancelled?: () => void;
 }
@@ -57,6 +66,7 @@ export interface OrderEventSenderDeps {
 interface Batch {
   main: OutgoingMessage[];
   dlq: OutgoingMessage[];
+  ledger?: OutgoingMessage;
   bytes: number;
 }
 
@@ -133,6 +143,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
         const topicBatches = [];
         if (batch.main.length > 0) topicBatches.push({ topic: config.topic, messages: batch.main });
         if (batch.dlq.length > 0) topicBatches.push({ topic: config.dlqTopic, messages: batch.dlq });
+        if (batch.ledger) topicBatches.push({ topic: request.ledger!.topic, messages: [batch.ledger] });
         if (topicBatches.length === 0) return;
         const acks = await tx.send(topicBatches);
         recordRanges(ranges, acks, config.topic, batch.main);
@@ -168,17 +179,14 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
             batch = { main: [], dlq: [], bytes: 0 };
           }
         }
+        if (request.ledger) {
+          await inFlight; // every earlier batch acknowledged: their offsets are known
+          const { topic, key, value } = request.ledger;
+          const report = ledgerReport(reportNow(), batch);
+          batch.ledger = { key, value: value(report), partition: partitionForKey(key, partitions.get(topic)!) };
+        }
         await ship(batch);
         await inFlight;
-        if (request.ledger) {
-          const { topic, key, value } = request.ledger;
-          await tx.send([
-            {
-              topic,
-              messages: [{ key, value: value(reportNow()), partition: partitionForKey(key, partitions.get(topic)!) }],
-            },
-          ]);
-        }
         request.throwIfCancelled?.();
       });
 
@@ -193,6 +201,27 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       });
       return report;
     },
+  };
+}
+
+function ledgerReport(soFar: DeliveryReport, last: Batch): LedgerReport {
+  const partitions = new Map<number, LedgerReport['partitions'][number]>(
+    soFar.partitions.map((p) => [p.partition, { ...p }]),
+  );
+  for (const m of last.main) {
+    const p = partitions.get(m.partition);
+    if (p) {
+      p.count++;
+      p.lastOffset = null;
+    } else {
+      partitions.set(m.partition, { partition: m.partition, count: 1, firstOffset: null, lastOffset: null });
+    }
+  }
+  return {
+    ...soFar,
+    acknowledged: soFar.acknowledged + last.main.length,
+    deadLettered: soFar.deadLettered + last.dlq.length,
+    partitions: [...partitions.values()].sort((a, b) => a.partition - b.partition),
   };
 }
 

@@ -230,9 +230,13 @@ start_registry() {
 }
 
 start_temporal() {
+  # WAL + synchronous=normal: history survives restarts without an fsync on every workflow step.
+  # Eager activity execution: the worker that schedules an activity may start it without a poll.
   mkdir -p "$DATA"
   launch temporal "$TEMPORAL_BIN" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
-    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-format json --log-level warn
+    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$DATA/temporal.db" --log-format json --log-level warn \
+    --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --dynamic-config-value system.enableActivityEagerExecution=true
 }
 
 start_secrets() {

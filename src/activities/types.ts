@@ -12,8 +12,9 @@ export interface ProduceEventsInput {
 
 export interface PartitionSummary {
   partition: number;
-  firstOffset: number;
-  lastOffset: number;
+  /** Null only in a report read back from the run ledger (see LedgerReport). */
+  firstOffset: number | null;
+  lastOffset: number | null;
   count: number;
 }
 

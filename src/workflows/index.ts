@@ -45,7 +45,11 @@ export async function produceOrderEventsWorkflow(
   setCurrentDetails(`Producing ${eventCount} events for ${nominal.toISOString()}…`);
 
   const result = await produceEvents({ eventCount, nominalTimeMs: nominal.getTime() });
-  const offsets = result.partitions.map((p) => `p${p.partition}:${p.firstOffset}-${p.lastOffset}`).join(' ');
+  const offsets = result.partitions
+    .map((p) =>
+      p.firstOffset === null ? `p${p.partition}:${p.count} events` : `p${p.partition}:${p.firstOffset}-${p.lastOffset}`,
+    )
+    .join(' ');
   const summary =
     `${result.alreadyCommitted ? 'Already produced' : 'Produced'} ${result.acknowledged} events to ${result.topic} ` +
     `(${offsets || 'no partitions'}), ${result.deadLettered} dead-lettered to ${result.dlqTopic}, schema id ${result.schemaId}`;
