@@ -211,8 +211,12 @@ if (parts.has('latency') || parts.has('memory')) {
   const topic = `bench-runs-${stamp}`;
   await freshTopics(topic, `${topic}.dlq`);
   await ensureTopics(kafka, [{ topic: `${topic}.runs`, partitions: 1, replicationFactor: 1 }], 30_000);
+  // Workers load a prebuilt workflow bundle, as `npm start` runs them.
+  const bundle = `${root}.stack/build/workflows.bundle.js`;
+  await run(process.execPath, ['--import', 'tsx', 'src/cli/bundle-workflows.ts', bundle], { cwd: root });
   const env = {
     ...process.env,
+    WORKFLOW_BUNDLE: bundle,
     KAFKA_TOPIC: topic,
     KAFKA_DLQ_TOPIC: `${topic}.dlq`,
     KAFKA_RUNS_TOPIC: `${topic}.runs`,

@@ -14,9 +14,12 @@ set -a
 source .stack/env
 set +a
 
-step "Topics and schema"
+step "Topics, schema and the workflow bundle"
 npm run -s topics -- ensure
 npm run -s schema -- register
+
+npm run -s bundle:workflows -- .stack/build/workflows.bundle.js
+export WORKFLOW_BUNDLE="$PWD/.stack/build/workflows.bundle.js"
 
 mkdir -p .stack/logs && : >.stack/logs/worker.log
 step "Worker (task queue ${TEMPORAL_TASK_QUEUE:-order-events}); its log: .stack/logs/worker.log"

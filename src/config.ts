@@ -66,6 +66,7 @@ const schema = z.object({
   TEMPORAL_UI_URL: name.default('http://127.0.0.1:8233'),
   // Run-derived order ids leave room for 1,000,000 events per run (see src/activities/order-events-source.ts).
   MAX_EVENT_COUNT: int(1, 1_000_000).default(1_000_000),
+  WORKFLOW_BUNDLE: file.optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -114,6 +115,8 @@ export interface Config {
     tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
     uiUrl: string;
     maxEventCount: number;
+    /** A prebuilt workflow bundle (npm run bundle:workflows); unset, the worker bundles at start. */
+    workflowBundle: string | undefined;
   };
 }
 
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : undefined,
       uiUrl: e.TEMPORAL_UI_URL,
       maxEventCount: e.MAX_EVENT_COUNT,
+      workflowBundle: e.WORKFLOW_BUNDLE,
     },
   };
 }

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)),
+      ...(config.temporal.workflowBundle
+        ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
+        : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
       activities: createActivities({
         send: (request) => app.sender.send(request),
         readLedger: (topic) => app.producer.readCommitted(topic),
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       shutdownGraceTime: '30s',
     });
     logger.info('worker ready', {
+      workflowBundle: config.temporal.workflowBundle ?? 'bundled at start',
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,

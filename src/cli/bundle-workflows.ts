@@ -1,0 +1,14 @@
+// npm run bundle:workflows: builds the workflow bundle once (webpack), so workers load a file
+// instead of bundling at every start (faster start, and no bundler garbage in the worker's heap).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+const out = process.argv[2] ?? 'dist/workflows.bundle.js';
+const { code } = await bundleWorkflowCode({
+  workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+});
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, code);
+console.log(`workflow bundle written to ${out} (${Math.round(code.length / 1024)} KiB)`);
