@@ -35,7 +35,7 @@ const schema = z.object({
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(6),
   KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 32).default(1),
   KAFKA_COMPRESSION: z.enum(['snappy', 'gzip', 'none'], { error: 'expected snappy, gzip or none' }).default('snappy'),
-  KAFKA_BATCH_MAX_MESSAGES: int(1, 1_000_000).default(5000),
+  KAFKA_BATCH_MAX_MESSAGES: int(1, 1_000_000).default(2000),
   KAFKA_BATCH_MAX_BYTES: int(1024).default(1_048_576),
   KAFKA_MAX_MESSAGE_BYTES: int(1024).default(1_048_576),
   KAFKA_RETRIES: int(0, 100).default(10),
