@@ -3,23 +3,10 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
-import type { Config } from '../src/config.ts';
 import { sampleEvents } from './fixtures/events.ts';
-import { testApp, testConfig } from './support/app.ts';
+import { envFor, testApp, testConfig } from './support/app.ts';
 
 const run = promisify(execFile);
-
-function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    KAFKA_TOPIC: config.kafka.topic,
-    KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
-    KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
-    REGISTRY_SUBJECT: config.registry.subject,
-    REGISTRY_DLQ_SUBJECT: config.registry.dlqSubject,
-    ...extra,
-  };
-}
 
 async function cli(script: string, args: string[], env: NodeJS.ProcessEnv) {
   try {

@@ -15,7 +15,7 @@ import type { OrderEvent } from '../src/schema/order-event.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.ts';
 import { applySchedule } from '../schedules/apply.ts';
 import { produceOrderEventsSchedule } from '../schedules/produce-order-events.ts';
-import { createTopicsFor, readDecoded, testApp, testConfig } from './support/app.ts';
+import { createTopicsFor, envFor, readDecoded, testApp, testConfig } from './support/app.ts';
 import { temporalAddress, temporalCli, uniqueName } from './support/services.ts';
 import { startWorker, temporalClient, workflowBundle, type TestWorker } from './support/worker.ts';
 
@@ -266,16 +266,7 @@ describe('worker process', () => {
     const config = testConfig();
     await createTopicsFor(config);
     const taskQueue = uniqueName('tq-proc');
-    const env = {
-      ...process.env,
-      KAFKA_TOPIC: config.kafka.topic,
-      KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
-      KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
-      REGISTRY_SUBJECT: config.registry.subject,
-      REGISTRY_DLQ_SUBJECT: config.registry.dlqSubject,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      LOG_LEVEL: 'info',
-    };
+    const env = envFor(config, { TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'info' });
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,10 +1,9 @@
 // npm run dlq -- list: what is in the dead-letter topic, oldest first (read_committed).
-import avro from 'avsc';
 import { Command } from 'commander';
 import type { DeadLetter } from '../dlq/envelope.ts';
 import { kafkaFor } from '../kafka/admin.ts';
 import { readTopic } from '../kafka/read-topic.ts';
-import { readWireFormat } from '../schema/wire-format.ts';
+import { createDecoder } from '../schema/decoder.ts';
 import { runCommand } from './run-command.ts';
 
 const program = new Command('dlq').description('Inspect the dead-letter topic');
@@ -21,15 +20,9 @@ program
       let records = await readTopic(kafka, topic);
       records.sort((a, b) => a.timestamp - b.timestamp);
       if (opts.limit !== undefined) records = records.slice(-opts.limit);
-      const types = new Map<number, avro.Type>();
+      const decode = createDecoder(app.registry);
       for (const r of records) {
-        const { schemaId, body } = readWireFormat(r.value ?? Buffer.alloc(0));
-        let type = types.get(schemaId);
-        if (!type) {
-          type = avro.Type.forSchema(JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema);
-          types.set(schemaId, type);
-        }
-        const d = type.fromBuffer(body) as DeadLetter;
+        const { value: d } = await decode<DeadLetter>(r.value);
         if (opts.json) {
           console.log(JSON.stringify({ partition: r.partition, offset: r.offset, ...d }));
         } else {

@@ -1,13 +1,11 @@
 // npm run verify -- [--minutes 5] [--limit 20]
 // What the tutorial's Snowflake query shows, read straight from Kafka (read_committed) and
 // decoded through the registry: newest first, plus counts per partition.
-import avro from 'avsc';
 import { Command } from 'commander';
 import { kafkaFor } from '../kafka/admin.ts';
 import { readTopic } from '../kafka/read-topic.ts';
 import type { OrderEvent } from '../schema/order-event.ts';
-import { Int64Type } from '../schema/long-type.ts';
-import { readWireFormat } from '../schema/wire-format.ts';
+import { createDecoder } from '../schema/decoder.ts';
 import { runCommand } from './run-command.ts';
 
 const int = (v: string) => Number.parseInt(v, 10);
@@ -24,17 +22,10 @@ program.action((opts: { minutes: number; limit: number }) =>
     const records = (await readTopic(kafka, topic)).filter((r) => r.timestamp >= since);
     records.sort((a, b) => b.timestamp - a.timestamp || Number(b.offset) - Number(a.offset));
 
-    const types = new Map<number, avro.Type>();
+    const decode = createDecoder(app.registry);
     const rows: string[][] = [];
     for (const r of records.slice(0, opts.limit)) {
-      const { schemaId, body } = readWireFormat(r.value ?? Buffer.alloc(0));
-      let type = types.get(schemaId);
-      if (!type) {
-        const schema = JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema;
-        type = avro.Type.forSchema(schema, { registry: { long: Int64Type } });
-        types.set(schemaId, type);
-      }
-      const e = type.fromBuffer(body) as OrderEvent;
+      const { value: e } = await decode<OrderEvent>(r.value);
       rows.push([
         String(e.order_id),
         e.customer_id,

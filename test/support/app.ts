@@ -1,13 +1,11 @@
 // Builds the real engine against the local stack with per-test topics, subjects and secrets.
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import avro from 'avsc';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { ensureTopics, producerTopics } from '../../src/kafka/admin.ts';
 import { readTopic, type ReadRecord } from '../../src/kafka/read-topic.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
-import { Int64Type } from '../../src/schema/long-type.ts';
-import { readWireFormat } from '../../src/schema/wire-format.ts';
+import { createDecoder } from '../../src/schema/decoder.ts';
 import { plaintextKafka, secretsClient, uniqueName } from './services.ts';
 
 export interface CapturedLogger {
@@ -61,20 +59,26 @@ export interface DecodedRecord<T> extends ReadRecord {
 /** Reads a topic (read_committed) and decodes each value with the schema the registry holds for its id. */
 export async function readDecoded<T>(app: App, topic: string): Promise<DecodedRecord<T>[]> {
   const records = await readTopic(plaintextKafka(), topic, { idleMs: 1500 });
-  const types = new Map<number, avro.Type>();
+  const decode = createDecoder(app.registry);
   const out: DecodedRecord<T>[] = [];
   for (const r of records) {
-    const { schemaId, body } = readWireFormat(r.value!);
-    let type = types.get(schemaId);
-    if (!type) {
-      type = avro.Type.forSchema(JSON.parse(await app.registry.schemaById(schemaId)) as avro.Schema, {
-        registry: { long: Int64Type },
-      });
-      types.set(schemaId, type);
-    }
-    out.push({ ...r, schemaId, decoded: type.fromBuffer(body) as T });
+    const { schemaId, value } = await decode<T>(r.value);
+    out.push({ ...r, schemaId, decoded: value });
   }
   return out;
+}
+
+/** The environment a child process (a command, a worker) needs to use this test's topics and subjects. */
+export function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    KAFKA_TOPIC: config.kafka.topic,
+    KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
+    KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
+    REGISTRY_SUBJECT: config.registry.subject,
+    REGISTRY_DLQ_SUBJECT: config.registry.dlqSubject,
+    ...extra,
+  };
 }
 
 export async function putSecret(name: string, value: unknown): Promise<void> {
