@@ -293,14 +293,15 @@ export function createKafkaProducer(deps: {
         try {
           result = await work(sender);
         } catch (err) {
-          try {
-            await sender.abort();
-          } catch (abortErr) {
-            logger.warn('aborting the Kafka transaction failed; reconnecting on the next run', {
-              error: errorMessage(abortErr),
-            });
-            await reset();
-          }
+          await sender.abort().catch((abortErr: unknown) => {
+            logger.warn('aborting the Kafka transaction failed', { error: errorMessage(abortErr) });
+          });
+          // Always start over with a new producer. A send that timed out keeps retrying inside
+          // kafkajs, and kafkajs's abort sends nothing while no partition was registered yet: its
+          // records could land later in the next transaction of this producer and be committed
+          // with it. A new producer with the same transactional id bumps the epoch, so the
+          // broker aborts whatever the old one left open and fences its late writes.
+          await reset();
           throw err;
         }
         try {
