@@ -12,7 +12,7 @@ import {
 
 export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
 
-export function fingerprint(options: ScheduleOptions): string {
+function fingerprint(options: ScheduleOptions): string {
   const { spec, action, policies } = options;
   const hash = createHash('sha256').update(JSON.stringify({ spec, action, policies })).digest('hex').slice(0, 16);
   return `definition ${hash}`;

@@ -3,7 +3,7 @@ import { ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client'
 import type { ProduceOrderEventsInput } from '../src/activities/types.ts';
 
 export const SCHEDULE_ID = 'produce-order-events';
-export const WORKFLOW_TYPE = 'produceOrderEventsWorkflow';
+const WORKFLOW_TYPE = 'produceOrderEventsWorkflow';
 
 export interface ScheduleSettings {
   scheduleId?: string;

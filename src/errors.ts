@@ -70,10 +70,6 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   DeliveryRejectedError.name,
 ] as const;
 
-export function isRetryable(err: unknown): boolean {
-  return err instanceof ProducerError ? err.retryable : true;
-}
-
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
