@@ -11,7 +11,6 @@ CACHE="${ORDER_EVENTS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/order-events-stack}
 STATE="$ROOT/.stack"
 
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
-APICURIO_HOME="$CACHE/apicurio-registry-$APICURIO_VERSION"
 TEMPORAL_BIN="$CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal"
 MOTO_VENV="$CACHE/moto-$MOTO_VERSION"
 
@@ -31,4 +30,30 @@ SECRETS_PORT=$STACK_SECRETS_PORT
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 say() { printf '[stack] %s\n' "$*" >&2; }
+
+# A JDK's major version, from its release file when it has one (no JVM start).
+java_major() {
+  local home="$1" v
+  v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$home/release" 2>/dev/null)"
+  [[ -n "$v" ]] || v="$("$home/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p' | cut -d. -f1)"
+  echo "${v:-0}"
+}
+
+# The registry's JVM and the Apicurio version it can run: the first JDK >= 21 (REGISTRY_JAVA_HOME,
+# JAVA_HOME, then /usr/lib/jvm/*) runs $APICURIO_VERSION; with only Java 17, $APICURIO_JAVA17_VERSION.
+REGISTRY_JAVA=""
+REGISTRY_VERSION=""
+if [[ -n "${REGISTRY_JAVA_HOME:-}" ]]; then candidates=("$REGISTRY_JAVA_HOME"); else candidates=("${JAVA_HOME:-}" /usr/lib/jvm/*); fi
+for home in "${candidates[@]}"; do
+  [[ -n "$home" && -x "$home/bin/java" ]] || continue
+  if [[ "$(java_major "$home")" -ge 21 ]]; then
+    REGISTRY_JAVA="$home/bin/java" REGISTRY_VERSION="$APICURIO_VERSION"
+    break
+  fi
+done
+if [[ -z "$REGISTRY_JAVA" ]]; then
+  REGISTRY_JAVA="${REGISTRY_JAVA_HOME:+$REGISTRY_JAVA_HOME/bin/}java"
+  REGISTRY_VERSION="$APICURIO_JAVA17_VERSION"
+fi
+APICURIO_HOME="$CACHE/apicurio-registry-$REGISTRY_VERSION"
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -135,6 +135,8 @@ interface Connected {
   kafka: Kafka;
   producer: Producer;
   admin: Admin;
+  /** kafkajs calls still running, including ones our timeouts gave up on (kafkajs keeps retrying). */
+  pending: Set<Promise<unknown>>;
 }
 
 // Each producer in a process gets its own transactional id: two sharing one would fence each other.
@@ -178,7 +180,7 @@ export function createKafkaProducer(deps: {
       brokers: creds.bootstrapServers,
       transactionalId,
     });
-    return { kafka, producer, admin };
+    return { kafka, producer, admin, pending: new Set() };
   }
 
   async function connect(): Promise<Connected> {
@@ -212,21 +214,34 @@ export function createKafkaProducer(deps: {
     connecting = undefined;
     if (!current) return;
     const c = await current.catch(() => undefined);
-    if (c) await Promise.allSettled([c.producer.disconnect(), c.admin.disconnect()]);
+    if (!c) return;
+    const disconnect = () => Promise.allSettled([c.producer.disconnect(), c.admin.disconnect()]);
+    await disconnect();
+    // A call kafkajs is still retrying reconnects on its own; close again once it settles, so no
+    // socket of the old client outlives it (and the process can exit).
+    for (const call of c.pending) void call.then(disconnect, disconnect);
   }
 
-  function txSender(tx: KafkajsTransaction): ProducerTransaction {
+  function txSender(c: Connected, tx: KafkajsTransaction): ProducerTransaction {
+    /** Bounds a kafkajs call while keeping track of it until it really settles. */
+    const bounded = <T>(call: Promise<T>, what: string): Promise<T> => {
+      c.pending.add(call);
+      call.then(
+        () => c.pending.delete(call),
+        () => c.pending.delete(call),
+      );
+      return withTimeout(call, config.sendTimeoutMs, what);
+    };
     return {
       async send(batches) {
         try {
-          const meta = await withTimeout(
+          const meta = await bounded(
             tx.sendBatch({
               topicMessages: batches,
               acks: -1,
               timeout: config.requestTimeoutMs,
               compression: COMPRESSION[config.compression],
             }),
-            config.sendTimeoutMs,
             'sending a batch to Kafka',
           );
           return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: Number(m.baseOffset) }));
@@ -234,8 +249,8 @@ export function createKafkaProducer(deps: {
           throw toProducerError(err, `sending to ${batches.map((b) => b.topic).join(', ')}`);
         }
       },
-      commit: () => withTimeout(tx.commit(), config.sendTimeoutMs, 'committing the Kafka transaction'),
-      abort: () => withTimeout(tx.abort(), config.sendTimeoutMs, 'aborting the Kafka transaction'),
+      commit: () => bounded(tx.commit(), 'committing the Kafka transaction'),
+      abort: () => bounded(tx.abort(), 'aborting the Kafka transaction'),
     };
   }
 
@@ -288,7 +303,7 @@ export function createKafkaProducer(deps: {
           await reset();
           throw toProducerError(err, 'beginning a transaction');
         }
-        const sender = txSender(tx);
+        const sender = txSender(c, tx);
         let result: T;
         try {
           result = await work(sender);
