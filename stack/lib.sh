@@ -39,21 +39,16 @@ java_major() {
   echo "${v:-0}"
 }
 
-# The registry's JVM and the Apicurio version it can run: the first JDK >= 21 (REGISTRY_JAVA_HOME,
-# JAVA_HOME, then /usr/lib/jvm/*) runs $APICURIO_VERSION; with only Java 17, $APICURIO_JAVA17_VERSION.
+# Apicurio 3.3 is built for Java 21: the registry runs on the first JDK >= 21 found
+# (REGISTRY_JAVA_HOME, else JAVA_HOME, then /usr/lib/jvm/*). Empty when there is none.
 REGISTRY_JAVA=""
-REGISTRY_VERSION=""
 if [[ -n "${REGISTRY_JAVA_HOME:-}" ]]; then candidates=("$REGISTRY_JAVA_HOME"); else candidates=("${JAVA_HOME:-}" /usr/lib/jvm/*); fi
 for home in "${candidates[@]}"; do
   [[ -n "$home" && -x "$home/bin/java" ]] || continue
   if [[ "$(java_major "$home")" -ge 21 ]]; then
-    REGISTRY_JAVA="$home/bin/java" REGISTRY_VERSION="$APICURIO_VERSION"
+    REGISTRY_JAVA="$home/bin/java"
     break
   fi
 done
-if [[ -z "$REGISTRY_JAVA" ]]; then
-  REGISTRY_JAVA="${REGISTRY_JAVA_HOME:+$REGISTRY_JAVA_HOME/bin/}java"
-  REGISTRY_VERSION="$APICURIO_JAVA17_VERSION"
-fi
-APICURIO_HOME="$CACHE/apicurio-registry-$REGISTRY_VERSION"
+APICURIO_HOME="$CACHE/apicurio-registry-$APICURIO_VERSION"
 die() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }

@@ -23,8 +23,8 @@ provision_kafka() {
 provision_apicurio() {
   [[ -f "$APICURIO_HOME/.complete" ]] && return
   need curl "downloads the Apicurio Registry app"
-  local base="https://repo1.maven.org/maven2/io/apicurio/apicurio-registry-app/$REGISTRY_VERSION"
-  local file="apicurio-registry-app-$REGISTRY_VERSION-all.tar.gz"
+  local base="https://repo1.maven.org/maven2/io/apicurio/apicurio-registry-app/$APICURIO_VERSION"
+  local file="apicurio-registry-app-$APICURIO_VERSION-all.tar.gz"
   say "registry: downloading $file from Maven Central"
   rm -rf "$APICURIO_HOME" && mkdir -p "$APICURIO_HOME"
   curl -fsSL --retry 3 -o "$CACHE/$file.part" "$base/$file"

@@ -204,8 +204,6 @@ LOG_EOF
 }
 
 start_registry() {
-  [[ "$REGISTRY_VERSION" == "$APICURIO_VERSION" ]] ||
-    say "registry: no JDK 21+ found (set REGISTRY_JAVA_HOME); running Apicurio $REGISTRY_VERSION on Java 17"
   mkdir -p "$DATA/registry"
   # H2 on disk, so schema ids survive a restart (records already in Kafka reference them).
   APICURIO_DATASOURCE_URL="jdbc:h2:file:$DATA/registry/registry" \
@@ -248,6 +246,8 @@ ensure_node_modules() {
 # --- commands ---------------------------------------------------------------------------
 
 cmd_up() {
+  [[ -n "$REGISTRY_JAVA" ]] ||
+    die "registry: Apicurio Registry $APICURIO_VERSION needs Java 21 or newer and none was found; install one or set REGISTRY_JAVA_HOME"
   ensure_node_modules
   bash "$ROOT/stack/provision.sh" all
   ensure_credentials
