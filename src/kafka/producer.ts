@@ -84,7 +84,7 @@ const UNAUTHORISED = new Set([
 /** Maps a kafkajs error onto ours, naming what we were doing. */
 export function toProducerError(err: unknown, what: string): ProducerError {
   if (err instanceof ProducerError) return err;
-  const e = err as { name?: string; type?: string; message?: string; cause?: unknown; retriable?: boolean };
+  const e = err as { name?: string; type?: string; message?: string; cause?: unknown };
   if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause) return toProducerError(e.cause, what);
   if (e.name === 'KafkaJSSASLAuthenticationError') {
     return new AuthenticationError(`Kafka refused the credentials from the Kafka secret while ${what}: ${e.message}`);
@@ -109,9 +109,8 @@ function kafkaLogCreator(logger: Logger) {
       // is aborted when it fails, so this kafkajs warning does not apply.
       if (message.startsWith('Limiting retries for the idempotent producer'))
         return logger.debug(`kafkajs: ${message}`, meta);
-      // kafkajs is chatty at INFO (connects, joins); keep that at debug.
-      if (level === KafkaLogLevel.ERROR) logger.warn(`kafkajs: ${message}`, meta);
-      else if (level === KafkaLogLevel.WARN) logger.warn(`kafkajs: ${message}`, meta);
+      // kafkajs is chatty at INFO (connects, joins); keep that at debug. Its errors are ours to report.
+      if (level <= KafkaLogLevel.WARN) logger.warn(`kafkajs: ${message}`, meta);
       else logger.debug(`kafkajs: ${message}`, meta);
     };
 }
@@ -165,7 +164,6 @@ export function createKafkaProducer(deps: {
       allowAutoTopicCreation: false,
       // Java-compatible murmur2, as kafkajs v2's default; explicit, so kafkajs does not warn.
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: config.retries, initialRetryTime: config.retryInitialMs, maxRetryTime: 5_000 },
     });
     const admin = kafka.admin({ retry: { retries: 2 } });
     const bound = config.connectionTimeoutMs + config.requestTimeoutMs;
