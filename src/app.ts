@@ -1,5 +1,6 @@
 // The composition root for everything long-lived: one credential cache, one registry client,
 // one producer per process. The worker and the commands build it once and close it once.
+import type { ActivityDeps } from './activities/index.ts';
 import type { Config } from './config.ts';
 import { createKafkaProducer, type EventProducer } from './kafka/producer.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -66,5 +67,20 @@ export function createApp(config: Config, overrides: { logger?: Logger; readSecr
     orderEventSchema,
     deadLetterSchema,
     close: () => producer.close(),
+  };
+}
+
+/** The produceEvents activity's dependencies over the app's engine and settings. */
+export function activityDeps(app: App, extra: Partial<ActivityDeps> = {}): ActivityDeps {
+  const { config } = app;
+  return {
+    produceRun: (request) => app.sender.produceRun(request),
+    config: {
+      runsTopic: config.kafka.runsTopic,
+      maxEventCount: config.temporal.maxEventCount,
+      activity: config.temporal.activity,
+      transactionMaxTimeoutMs: config.kafka.transactionMaxTimeoutMs,
+    },
+    ...extra,
   };
 }

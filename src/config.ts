@@ -1,7 +1,6 @@
 // Every setting the app reads, validated once at start-up. No other module reads process.env.
 // Defaults match the local stack (npm run stack:up); production overrides them by environment.
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -11,6 +10,10 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .int({ error: 'expected an integer' })
     .min(min, { error: `expected an integer >= ${min}` })
     .max(max, { error: `expected an integer <= ${max}` });
+
+/** Node fires timers longer than 2^31-1 ms at once, so no time setting may exceed it. */
+const MAX_TIMER_MS = 2_147_483_647;
+const ms = (min: number) => int(min, MAX_TIMER_MS);
 
 const bool = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
 const name = z.string().trim().min(1, { error: 'expected a non-empty string' });
@@ -24,8 +27,8 @@ const schema = z.object({
   AWS_REGION: name.default('eu-west-2'),
   KAFKA_SECRET_NAME: name.default('confluent/kafka-cluster'),
   REGISTRY_SECRET_NAME: name.default('confluent/schema-registry'),
-  SECRETS_CACHE_TTL_MS: int(0).default(300_000),
-  SECRETS_TIMEOUT_MS: int(100).default(5_000),
+  SECRETS_CACHE_TTL_MS: ms(0).default(300_000),
+  SECRETS_TIMEOUT_MS: ms(100).default(5_000),
 
   KAFKA_CLIENT_ID: name.default('order-events-producer'),
   KAFKA_SSL_CA_FILE: file.optional(),
@@ -41,11 +44,18 @@ const schema = z.object({
   KAFKA_RETRIES: int(0, 100).default(10),
   // 20 ms as the Java client uses after CONCURRENT_TRANSACTIONS: back-to-back transactions hit it.
   KAFKA_RETRY_INITIAL_MS: int(1, 60_000).default(20),
-  KAFKA_CONNECTION_TIMEOUT_MS: int(100).default(5_000),
-  KAFKA_REQUEST_TIMEOUT_MS: int(100).default(30_000),
-  KAFKA_SEND_TIMEOUT_MS: int(100).default(60_000),
+  KAFKA_CONNECTION_TIMEOUT_MS: ms(100).default(5_000),
+  KAFKA_REQUEST_TIMEOUT_MS: ms(100).default(20_000),
+  KAFKA_SEND_TIMEOUT_MS: ms(100).default(25_000),
+  KAFKA_LEDGER_TIMEOUT_MS: ms(100).default(15_000),
+  // 30 days: longer than any backfill window or Temporal retention a reset can reach.
+  KAFKA_RUNS_RETENTION_MS: int(3_600_000).default(30 * 24 * 3_600_000),
   KAFKA_TRANSACTIONAL_ID_PREFIX: name.default('order-events-producer'),
-  KAFKA_TRANSACTION_TIMEOUT_MS: int(1000).default(60_000),
+  // The broker's transaction.max.timeout.ms (15 min by default): an attempt must fit in one transaction.
+  KAFKA_TRANSACTION_MAX_TIMEOUT_MS: ms(1000).default(900_000),
+
+  ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: ms(1000).default(600_000),
+  ACTIVITY_HEARTBEAT_TIMEOUT_MS: ms(1000).default(60_000),
 
   REGISTRY_SUBJECT: name.default('order-events-value'),
   REGISTRY_DLQ_SUBJECT: name.default('order-events.dlq-value'),
@@ -55,7 +65,7 @@ const schema = z.object({
       error: 'expected a Confluent compatibility level (BACKWARD, FULL, NONE, ...)',
     })
     .optional(),
-  REGISTRY_TIMEOUT_MS: int(100).default(10_000),
+  REGISTRY_TIMEOUT_MS: ms(100).default(10_000),
 
   TEMPORAL_ADDRESS: name.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: name.default('default'),
@@ -98,8 +108,12 @@ export interface Config {
     connectionTimeoutMs: number;
     requestTimeoutMs: number;
     sendTimeoutMs: number;
-    transactionalId: string;
-    transactionTimeoutMs: number;
+    /** Bound on reading the run ledger up to its end before deciding (fails closed). */
+    ledgerTimeoutMs: number;
+    runsRetentionMs: number;
+    /** Every attempt of a slot uses `<prefix>.<topic>.<slot>` (see src/run-ledger.ts). */
+    transactionalIdPrefix: string;
+    transactionMaxTimeoutMs: number;
   };
   registry: {
     subject: string;
@@ -115,6 +129,8 @@ export interface Config {
     tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
     uiUrl: string;
     maxEventCount: number;
+    /** The produceEvents activity's timeouts; the workflow reads them from the worker (a local activity). */
+    activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
     /** A prebuilt workflow bundle (npm run bundle:workflows); unset, the worker bundles at start. */
     workflowBundle: string | undefined;
   };
@@ -138,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE must be set together',
     );
   }
+  checkTimeouts(e);
   return {
     logLevel: e.LOG_LEVEL,
     secrets: {
@@ -164,9 +181,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS,
       requestTimeoutMs: e.KAFKA_REQUEST_TIMEOUT_MS,
       sendTimeoutMs: e.KAFKA_SEND_TIMEOUT_MS,
-      // One transactional producer per process: the pid keeps two processes on one host apart.
-      transactionalId: `${e.KAFKA_TRANSACTIONAL_ID_PREFIX}-${hostname()}-${process.pid}`,
-      transactionTimeoutMs: e.KAFKA_TRANSACTION_TIMEOUT_MS,
+      ledgerTimeoutMs: e.KAFKA_LEDGER_TIMEOUT_MS,
+      runsRetentionMs: e.KAFKA_RUNS_RETENTION_MS,
+      transactionalIdPrefix: e.KAFKA_TRANSACTIONAL_ID_PREFIX,
+      transactionMaxTimeoutMs: e.KAFKA_TRANSACTION_MAX_TIMEOUT_MS,
     },
     registry: {
       subject: e.REGISTRY_SUBJECT,
@@ -185,7 +203,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           : undefined,
       uiUrl: e.TEMPORAL_UI_URL,
       maxEventCount: e.MAX_EVENT_COUNT,
+      activity: {
+        startToCloseTimeoutMs: e.ACTIVITY_START_TO_CLOSE_TIMEOUT_MS,
+        heartbeatTimeoutMs: e.ACTIVITY_HEARTBEAT_TIMEOUT_MS,
+      },
       workflowBundle: e.WORKFLOW_BUNDLE,
     },
   };
+}
+
+/**
+ * Every wait inside an attempt must end well before Temporal gives up on the attempt (the heartbeat
+ * timeout), and an attempt must fit in one Kafka transaction.
+ */
+function checkTimeouts(e: Env): void {
+  const half = Math.floor(e.ACTIVITY_HEARTBEAT_TIMEOUT_MS / 2);
+  const bounds = {
+    KAFKA_CONNECTION_TIMEOUT_MS: e.KAFKA_CONNECTION_TIMEOUT_MS,
+    KAFKA_REQUEST_TIMEOUT_MS: e.KAFKA_REQUEST_TIMEOUT_MS,
+    KAFKA_SEND_TIMEOUT_MS: e.KAFKA_SEND_TIMEOUT_MS,
+    KAFKA_LEDGER_TIMEOUT_MS: e.KAFKA_LEDGER_TIMEOUT_MS,
+    REGISTRY_TIMEOUT_MS: e.REGISTRY_TIMEOUT_MS,
+    SECRETS_TIMEOUT_MS: e.SECRETS_TIMEOUT_MS,
+  };
+  const problems = Object.entries(bounds)
+    .filter(([, v]) => v > half)
+    .map(([k, v]) => `${k}: ${v} ms is above half of ACTIVITY_HEARTBEAT_TIMEOUT_MS (${half} ms)`);
+  if (e.ACTIVITY_HEARTBEAT_TIMEOUT_MS > e.ACTIVITY_START_TO_CLOSE_TIMEOUT_MS) {
+    problems.push('ACTIVITY_HEARTBEAT_TIMEOUT_MS: must not exceed ACTIVITY_START_TO_CLOSE_TIMEOUT_MS');
+  }
+  if (e.ACTIVITY_START_TO_CLOSE_TIMEOUT_MS > e.KAFKA_TRANSACTION_MAX_TIMEOUT_MS) {
+    problems.push(
+      `ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: ${e.ACTIVITY_START_TO_CLOSE_TIMEOUT_MS} ms does not fit in one Kafka transaction ` +
+        `(KAFKA_TRANSACTION_MAX_TIMEOUT_MS, the broker's transaction.max.timeout.ms, is ${e.KAFKA_TRANSACTION_MAX_TIMEOUT_MS} ms)`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
 }

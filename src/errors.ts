@@ -58,6 +58,22 @@ export class DeliveryRejectedError extends ProducerError {
   readonly retryable = false;
 }
 
+/** The run ledger holds a record it cannot read: guessing could produce a slot twice. */
+export class LedgerError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The run ledger could not be read to its end in time (an open transaction, a slow broker). Retryable. */
+export class LedgerUnavailableError extends TransientError {}
+
+/** A newer producer of the same slot took over (this attempt is a zombie). Retryable: the next attempt finds the ledger. */
+export class ProducerFencedError extends TransientError {}
+
+/** Kafka refused a request for a reason retrying will not change (a setting, an authorisation, a version). */
+export class KafkaRequestRejectedError extends ProducerError {
+  readonly retryable = false;
+}
+
 /** Names of every non-retryable error class, for Temporal's `nonRetryableErrorTypes`. */
 export const NON_RETRYABLE_ERROR_TYPES = [
   ConfigError.name,
@@ -68,6 +84,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   TopicNotFoundError.name,
   InvalidInputError.name,
   DeliveryRejectedError.name,
+  LedgerError.name,
+  KafkaRequestRejectedError.name,
 ] as const;
 
 export function errorMessage(err: unknown): string {

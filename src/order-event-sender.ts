@@ -1,10 +1,12 @@
 // The produceEvents engine: validates, encodes (Confluent wire format) and produces order
 // events in bounded batches inside one Kafka transaction, dead-lettering what cannot be sent.
+import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import { deadLetter, type RunIdentity } from './dlq/envelope.ts';
 import { partitionForKey } from './kafka/partitioner.ts';
 import type { EventProducer, OutgoingMessage, PartitionAck, ProducerTransaction } from './kafka/producer.ts';
 import type { Logger } from './logger.ts';
+import { encodeLedgerRecord, slotTransactionalId, type LedgerRecord, type RunReport } from './run-ledger.ts';
 import type { LoadedSchema, OrderEvent } from './schema/order-event.ts';
 import type { SchemaIds } from './schema/schema-ids.ts';
 import { validate } from './schema/validate.ts';
@@ -17,19 +19,9 @@ export interface PartitionRange {
   count: number;
 }
 
-export interface DeliveryReport {
-  topic: string;
-  acknowledged: number;
-  deadLettered: number;
-  dlqTopic: string;
+/** A report whose offsets are all known (what the broker acknowledged in this attempt). */
+export interface DeliveryReport extends RunReport {
   partitions: PartitionRange[];
-  schemaId: number;
-  durationMs: number;
-}
-
-/** The report as the ledger records it: counts are final, offsets of the last batch unknown. */
-export interface LedgerReport extends Omit<DeliveryReport, 'partitions'> {
-  partitions: { partition: number; count: number; firstOffset: number | null; lastOffset: number | null }[];
 }
 
 export interface SendRequest {
@@ -38,22 +30,42 @@ export interface SendRequest {
   run?: RunIdentity;
   /** Called after each batch the broker acknowledged, with the running count. */
   onProgress?: (acknowledged: number, deadLettered: number) => void;
-  /**
-   * A record written with the last batch, in the same transaction, so "this run committed" is
-   * atomic with its events. It costs no extra round trip; the offsets of that last batch are not
-   * known yet, so the ledger's report has them as null.
-   */
-  ledger?: { topic: string; key: string; value: (report: LedgerReport) => Buffer };
-  /** Checked before the commit: a cancelled run aborts instead of committing. */
+  /** Checked when the transaction is open and before the commit: a cancelled run aborts instead of committing. */
   throwIfCancelled?: () => void;
 }
 
+/** A run of one slot: produced at most once, whatever the attempt or the execution. */
+export interface RunRequest extends SendRequest {
+  slot: {
+    /** The ledger key (src/run-ledger.ts slotKey). */
+    key: string;
+    ledgerTopic: string;
+    /** The transaction's timeout: at least as long as the attempt may run. */
+    transactionTimeoutMs: number;
+    /**
+     * The ledger record, written with the last batch in the same transaction, so "this slot is
+     * produced" is atomic with its events. It costs no extra round trip; the offsets of that last
+     * batch are not known yet, so the recorded report has them as null.
+     */
+    record: (report: RunReport) => LedgerRecord;
+  };
+}
+
+export type RunOutcome =
+  { status: 'produced'; report: DeliveryReport } | { status: 'already-produced'; record: LedgerRecord };
+
 export interface OrderEventSender {
+  /** Produces `events` in one transaction of its own (no ledger). */
   send(request: SendRequest): Promise<DeliveryReport>;
+  /** Fences every earlier producer of the slot, looks the slot up in the ledger, and produces it only if absent. */
+  produceRun(request: RunRequest): Promise<RunOutcome>;
 }
 
 export interface OrderEventSenderDeps {
-  config: Pick<Config['kafka'], 'topic' | 'dlqTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes'> &
+  config: Pick<
+    Config['kafka'],
+    'topic' | 'dlqTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes' | 'transactionalIdPrefix'
+  > &
     Pick<Config['registry'], 'subject' | 'dlqSubject'>;
   producer: EventProducer;
   schemaIds: SchemaIds;
@@ -70,142 +82,195 @@ interface Batch {
   bytes: number;
 }
 
+/** What every send needs first: the schema ids and partition counts (none of it decides anything). */
+interface Prepared {
+  started: number;
+  schemaId: number;
+  dlqSchemaId: number;
+  partitions: Map<string, number>;
+}
+
+/** A transaction that is not a slot's: it fences nothing but itself. */
+const ONE_OFF_TRANSACTION_TIMEOUT_MS = 60_000;
+
 export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSender {
   const { config, producer, schemaIds, logger } = deps;
   const now = deps.now ?? Date.now;
 
+  async function prepare(ledgerTopic?: string): Promise<Prepared> {
+    const started = now();
+    const [schemaId, dlqSchemaId] = await Promise.all([
+      schemaIds.idFor(config.subject, deps.orderEventSchema.text),
+      schemaIds.idFor(config.dlqSubject, deps.deadLetterSchema.text),
+    ]);
+    const topics = [config.topic, config.dlqTopic, ...(ledgerTopic ? [ledgerTopic] : [])];
+    return { started, schemaId, dlqSchemaId, partitions: await producer.partitionCounts(topics) };
+  }
+
+  const encoder = createBatchEncoder(deps, now);
+
+  /** Validates, encodes and sends every event in `tx`; a ledger record rides with the last batch. */
+  async function produceAll(
+    tx: ProducerTransaction,
+    prepared: Prepared,
+    request: SendRequest,
+    slot?: RunRequest['slot'],
+  ): Promise<DeliveryReport> {
+    const ranges = new Map<number, PartitionRange>();
+    let acknowledged = 0;
+    let deadLettered = 0;
+    const reportNow = (): DeliveryReport => ({
+      topic: config.topic,
+      acknowledged,
+      deadLettered,
+      dlqTopic: config.dlqTopic,
+      partitions: [...ranges.values()].sort((a, b) => a.partition - b.partition),
+      schemaId: prepared.schemaId,
+      durationMs: now() - prepared.started,
+    });
+    const flush = async (batch: Batch) => {
+      const topicBatches = [];
+      if (batch.main.length > 0) topicBatches.push({ topic: config.topic, messages: batch.main });
+      if (batch.dlq.length > 0) topicBatches.push({ topic: config.dlqTopic, messages: batch.dlq });
+      if (batch.ledger) topicBatches.push({ topic: slot!.ledgerTopic, messages: [batch.ledger] });
+      if (topicBatches.length === 0) return;
+      const acks = await tx.send(topicBatches);
+      recordRanges(ranges, acks, config.topic, batch.main);
+      acknowledged += batch.main.length;
+      deadLettered += batch.dlq.length;
+      request.onProgress?.(acknowledged, deadLettered);
+    };
+
+    // One batch in flight while the next is validated and encoded: our CPU work overlaps the
+    // broker's round trip. Batches still go out strictly in order.
+    let inFlight: Promise<void> = Promise.resolve();
+    const ship = async (ready: Batch) => {
+      await inFlight;
+      inFlight = flush(ready);
+      inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
+    };
+    let batch = emptyBatch();
+    for await (const event of request.events) {
+      encoder.encode(batch, event, prepared, request.run);
+      if (batch.main.length + batch.dlq.length >= config.batchMaxMessages || batch.bytes >= config.batchMaxBytes) {
+        await ship(batch);
+        batch = emptyBatch();
+      }
+    }
+    if (slot) {
+      await inFlight; // every earlier batch acknowledged: their offsets are known
+      const record = slot.record(withLastBatch(reportNow(), batch));
+      const partition = partitionForKey(slot.key, prepared.partitions.get(slot.ledgerTopic)!);
+      batch.ledger = { key: slot.key, value: encodeLedgerRecord(record), partition };
+    }
+    await ship(batch);
+    await inFlight;
+    return reportNow();
+  }
+
+  const logProduced = (report: DeliveryReport, request: SendRequest) =>
+    logger.info('events produced', {
+      topic: report.topic,
+      acknowledged: report.acknowledged,
+      deadLettered: report.deadLettered,
+      schemaId: report.schemaId,
+      durationMs: report.durationMs,
+      workflowId: request.run?.workflowId,
+    });
+
   return {
     async send(request) {
-      const started = now();
-      const [schemaId, dlqSchemaId] = await Promise.all([
-        schemaIds.idFor(config.subject, deps.orderEventSchema.text),
-        schemaIds.idFor(config.dlqSubject, deps.deadLetterSchema.text),
-      ]);
-      const partitions = await producer.partitionCounts(
-        request.ledger ? [config.topic, config.dlqTopic, request.ledger.topic] : [config.topic, config.dlqTopic],
-      );
-      const mainPartitions = partitions.get(config.topic)!;
-      const dlqPartitions = partitions.get(config.dlqTopic)!;
-
-      const ranges = new Map<number, PartitionRange>();
-      let acknowledged = 0;
-      let deadLettered = 0;
-
-      const toDlq = (batch: Batch, event: unknown, errorClass: string, message: string, fieldPaths?: string[]) => {
-        const key = orderKey(event);
-        const value = encodeWireFormat(
-          dlqSchemaId,
-          deps.deadLetterSchema.type,
-          deadLetter(event, { errorClass, message, fieldPaths }, config.topic, now(), request.run),
-        );
-        batch.dlq.push({ key, value, partition: key === null ? 0 : partitionForKey(key, dlqPartitions) });
-        batch.bytes += value.length;
-        logger.debug('event dead-lettered', { errorClass, fieldPaths });
+      const prepared = await prepare();
+      const transaction = {
+        transactionalId: `${config.transactionalIdPrefix}.${config.topic}.once-${randomUUID()}`,
+        timeoutMs: ONE_OFF_TRANSACTION_TIMEOUT_MS,
+        ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
       };
-
-      const encode = (batch: Batch, event: unknown) => {
-        const problems = validate(deps.orderEventSchema.type, event);
-        if (problems.length > 0) {
-          const message = problems.map((p) => `${p.path}: ${p.reason}`).join('; ');
-          toDlq(
-            batch,
-            event,
-            'SchemaValidationError',
-            message,
-            problems.map((p) => p.path),
-          );
-          return;
-        }
-        const e = event as OrderEvent;
-        let value: Buffer;
-        try {
-          value = encodeWireFormat(schemaId, deps.orderEventSchema.type, e);
-        } catch (err) {
-          toDlq(batch, event, 'SerializationError', (err as Error).message);
-          return;
-        }
-        if (value.length > config.maxMessageBytes) {
-          toDlq(batch, event, 'RecordTooLargeError', `${value.length} bytes exceeds ${config.maxMessageBytes}`);
-          return;
-        }
-        const key = String(e.order_id);
-        batch.main.push({
-          key,
-          value,
-          partition: partitionForKey(key, mainPartitions),
-          timestamp: String(e.created_at),
-        });
-        batch.bytes += value.length + key.length;
-        logger.debug('event encoded', { order_id: e.order_id });
-      };
-
-      const flush = async (tx: ProducerTransaction, batch: Batch) => {
-        const topicBatches = [];
-        if (batch.main.length > 0) topicBatches.push({ topic: config.topic, messages: batch.main });
-        if (batch.dlq.length > 0) topicBatches.push({ topic: config.dlqTopic, messages: batch.dlq });
-        if (batch.ledger) topicBatches.push({ topic: request.ledger!.topic, messages: [batch.ledger] });
-        if (topicBatches.length === 0) return;
-        const acks = await tx.send(topicBatches);
-        recordRanges(ranges, acks, config.topic, batch.main);
-        acknowledged += batch.main.length;
-        deadLettered += batch.dlq.length;
-        request.onProgress?.(acknowledged, deadLettered);
-      };
-
-      const reportNow = (): DeliveryReport => ({
-        topic: config.topic,
-        acknowledged,
-        deadLettered,
-        dlqTopic: config.dlqTopic,
-        partitions: [...ranges.values()].sort((a, b) => a.partition - b.partition),
-        schemaId,
-        durationMs: now() - started,
-      });
-
-      await producer.inTransaction(async (tx) => {
-        // One batch in flight while the next is validated and encoded: our CPU work overlaps the
-        // broker's round trip. Batches still go out strictly in order.
-        let inFlight: Promise<void> = Promise.resolve();
-        const ship = async (ready: Batch) => {
-          await inFlight;
-          inFlight = flush(tx, ready);
-          inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
-        };
-        let batch: Batch = { main: [], dlq: [], bytes: 0 };
-        for await (const event of request.events) {
-          encode(batch, event);
-          if (batch.main.length + batch.dlq.length >= config.batchMaxMessages || batch.bytes >= config.batchMaxBytes) {
-            await ship(batch);
-            batch = { main: [], dlq: [], bytes: 0 };
-          }
-        }
-        if (request.ledger) {
-          await inFlight; // every earlier batch acknowledged: their offsets are known
-          const { topic, key, value } = request.ledger;
-          const report = ledgerReport(reportNow(), batch);
-          batch.ledger = { key, value: value(report), partition: partitionForKey(key, partitions.get(topic)!) };
-        }
-        await ship(batch);
-        await inFlight;
-        request.throwIfCancelled?.();
-      });
-
-      const report = reportNow();
-      logger.info('events produced', {
-        topic: report.topic,
-        acknowledged,
-        deadLettered,
-        schemaId,
-        durationMs: report.durationMs,
-        workflowId: request.run?.workflowId,
-      });
+      const report = await producer.inTransaction(transaction, (tx) => produceAll(tx, prepared, request));
+      logProduced(report, request);
       return report;
+    },
+
+    async produceRun(request) {
+      const { slot } = request;
+      const prepared = await prepare(slot.ledgerTopic);
+      const transaction = {
+        transactionalId: slotTransactionalId(config.transactionalIdPrefix, config.topic, slot.key),
+        timeoutMs: slot.transactionTimeoutMs,
+        ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
+      };
+      // The transaction is open, so every earlier producer of this slot is fenced: what the
+      // ledger says now cannot change under us, and deciding on it is safe.
+      const outcome = await producer.inTransaction(transaction, async (tx): Promise<RunOutcome> => {
+        const record = await producer.ledger(slot.ledgerTopic).lookup(slot.key);
+        if (record) return { status: 'already-produced', record };
+        return { status: 'produced', report: await produceAll(tx, prepared, request, slot) };
+      });
+      if (outcome.status === 'produced') logProduced(outcome.report, request);
+      else logger.info('slot already produced; nothing sent', { slot: slot.key, by: outcome.record.workflowId });
+      return outcome;
     },
   };
 }
 
-function ledgerReport(soFar: DeliveryReport, last: Batch): LedgerReport {
-  const partitions = new Map<number, LedgerReport['partitions'][number]>(
+const emptyBatch = (): Batch => ({ main: [], dlq: [], bytes: 0 });
+
+/** Validation, wire-format encoding and dead-lettering of single events into a batch. */
+function createBatchEncoder(deps: OrderEventSenderDeps, now: () => number) {
+  const { config, logger } = deps;
+  const toDlq = (
+    batch: Batch,
+    prepared: Prepared,
+    run: RunIdentity | undefined,
+    event: unknown,
+    failure: { errorClass: string; message: string; fieldPaths?: string[] },
+  ) => {
+    const key = orderKey(event);
+    const value = encodeWireFormat(
+      prepared.dlqSchemaId,
+      deps.deadLetterSchema.type,
+      deadLetter(event, failure, config.topic, now(), run),
+    );
+    const dlqPartitions = prepared.partitions.get(config.dlqTopic)!;
+    batch.dlq.push({ key, value, partition: key === null ? 0 : partitionForKey(key, dlqPartitions) });
+    batch.bytes += value.length;
+    logger.debug('event dead-lettered', { errorClass: failure.errorClass, fieldPaths: failure.fieldPaths });
+  };
+
+  return {
+    encode(batch: Batch, event: unknown, prepared: Prepared, run: RunIdentity | undefined) {
+      const problems = validate(deps.orderEventSchema.type, event);
+      if (problems.length > 0) {
+        const message = problems.map((p) => `${p.path}: ${p.reason}`).join('; ');
+        const fieldPaths = problems.map((p) => p.path);
+        return toDlq(batch, prepared, run, event, { errorClass: 'SchemaValidationError', message, fieldPaths });
+      }
+      const e = event as OrderEvent;
+      let value: Buffer;
+      try {
+        value = encodeWireFormat(prepared.schemaId, deps.orderEventSchema.type, e);
+      } catch (err) {
+        return toDlq(batch, prepared, run, event, {
+          errorClass: 'SerializationError',
+          message: (err as Error).message,
+        });
+      }
+      if (value.length > config.maxMessageBytes) {
+        const message = `${value.length} bytes exceeds ${config.maxMessageBytes}`;
+        return toDlq(batch, prepared, run, event, { errorClass: 'RecordTooLargeError', message });
+      }
+      const key = String(e.order_id);
+      const partitions = prepared.partitions.get(config.topic)!;
+      batch.main.push({ key, value, partition: partitionForKey(key, partitions), timestamp: String(e.created_at) });
+      batch.bytes += value.length + key.length;
+      logger.debug('event encoded', { order_id: e.order_id });
+    },
+  };
+}
+
+/** The report once the last batch lands: counts final, that batch's offsets unknown (null). */
+function withLastBatch(soFar: DeliveryReport, last: Batch): RunReport {
+  const partitions = new Map<number, RunReport['partitions'][number]>(
     soFar.partitions.map((p) => [p.partition, { ...p }]),
   );
   for (const m of last.main) {

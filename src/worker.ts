@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
 import { createActivities } from './activities/index.ts';
-import { createApp } from './app.ts';
+import { activityDeps, createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -43,11 +43,7 @@ async function main(): Promise<void> {
       ...(config.temporal.workflowBundle
         ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
         : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
-      activities: createActivities({
-        send: (request) => app.sender.send(request),
-        readLedger: (topic) => app.producer.readCommitted(topic),
-        config: { runsTopic: config.kafka.runsTopic, maxEventCount: config.temporal.maxEventCount },
-      }),
+      activities: createActivities(activityDeps(app)),
       shutdownGraceTime: '30s',
     });
     logger.info('worker ready', {

@@ -10,7 +10,7 @@ import { createActivities } from '../src/activities/index.ts';
 import type { ProduceEventsResult, RunSummary } from '../src/activities/types.ts';
 import type { App } from '../src/app.ts';
 import { TransientError } from '../src/errors.ts';
-import type { SendRequest } from '../src/order-event-sender.ts';
+import type { RunRequest } from '../src/order-event-sender.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.ts';
 import { applySchedule } from '../schedules/apply.ts';
@@ -223,9 +223,9 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
   async function idsFor(workflowId: string, nominalTimeMs: number, attempt = 1): Promise<string[]> {
     const seen: string[] = [];
     const activities = createActivities({
-      send: async (req: SendRequest) => {
+      produceRun: async (req: RunRequest) => {
         for await (const e of req.events) seen.push(String((e as OrderEvent).order_id));
-        return {
+        const report = {
           topic: 't',
           acknowledged: seen.length,
           deadLettered: 0,
@@ -234,9 +234,14 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
           schemaId: 1,
           durationMs: 0,
         };
+        return { status: 'produced', report };
       },
-      readLedger: async () => [],
-      config: { runsTopic: 'runs', maxEventCount: 100 },
+      config: {
+        runsTopic: 'runs',
+        maxEventCount: 100,
+        activity: { startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 10_000 },
+        transactionMaxTimeoutMs: 900_000,
+      },
     });
     const env = new MockActivityEnvironment({
       attempt,

@@ -6,7 +6,7 @@ import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
 import { orderEventsForRun } from '../../src/activities/order-events-source.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { kafkaClientConfig } from '../../src/kafka/producer.ts';
+import { kafkaClientConfig } from '../../src/kafka/client.ts';
 import { registerSnappyCodec } from '../../src/kafka/snappy-codec.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createOrderEventSender } from '../../src/order-event-sender.ts';

@@ -1,4 +1,7 @@
 // Activity and workflow contract types. Workflow code imports only this file from activities.
+import type { RunReport } from '../run-ledger.ts';
+
+export type { PartitionSummary } from '../run-ledger.ts';
 
 export interface ProduceOrderEventsInput {
   eventCount: number;
@@ -10,23 +13,10 @@ export interface ProduceEventsInput {
   nominalTimeMs: number;
 }
 
-export interface PartitionSummary {
-  partition: number;
-  /** Null only in a report read back from the run ledger (see LedgerReport). */
-  firstOffset: number | null;
-  lastOffset: number | null;
-  count: number;
-}
-
-export interface ProduceEventsResult {
-  topic: string;
-  acknowledged: number;
-  deadLettered: number;
-  dlqTopic: string;
-  partitions: PartitionSummary[];
-  schemaId: number;
-  durationMs: number;
-  /** True when an earlier attempt of this run had already committed and nothing was re-sent. */
+export interface ProduceEventsResult extends RunReport {
+  /** The run ledger's key for this run: its nominal time. */
+  slot: string;
+  /** True when the slot was already produced (by an earlier attempt or execution) and nothing was sent. */
   alreadyCommitted: boolean;
   firstOrderId: string;
   lastOrderId: string;
@@ -39,8 +29,11 @@ export interface RunSummary extends ProduceEventsResult {
   summary: string;
 }
 
+/** The worker's settings the workflow needs, read through a local activity (so replay sees the same). */
 export interface Limits {
   maxEventCount: number;
+  startToCloseTimeoutMs: number;
+  heartbeatTimeoutMs: number;
 }
 
 export interface ProduceActivities {

@@ -1,6 +1,7 @@
 // npm run topics -- ensure: creates the event topic and its dead-letter topic when missing.
 import { Command } from 'commander';
-import { ensureTopics, kafkaFor, producerTopics } from '../kafka/admin.ts';
+import { ensureTopics, producerTopics } from '../kafka/admin.ts';
+import { kafkaFor } from '../kafka/client.ts';
 import { runCommand } from './run-command.ts';
 
 const program = new Command('topics').description('Manage the Kafka topics the producer writes to');
@@ -20,6 +21,9 @@ program
             `${r.topic}: exists with ${r.actualPartitions} partitions, not ${r.partitions} (left as it is)`,
           );
           code = 1;
+        } else if (r.configUpdated) {
+          const changes = r.configUpdated.map((c) => `${c.name} ${c.was ?? '(default)'} -> ${c.wanted}`).join(', ');
+          console.log(`${r.topic}: exists; settings updated: ${changes}`);
         } else {
           console.log(
             `${r.topic}: ${r.created ? 'created' : 'exists'} (${r.partitions} partitions, replication ${r.replicationFactor})`,

@@ -1,11 +1,11 @@
 // Topic administration and reading topics back (for the topics, dlq and verify commands).
-import { Kafka, type Admin } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Config } from '../config.ts';
-import type { Logger } from '../logger.ts';
-import type { KafkaCredentials } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
-import { kafkaClientConfig, toProducerError } from './producer.ts';
-import { registerSnappyCodec } from './snappy-codec.ts';
+import { toProducerError } from './errors.ts';
+
+// kafkajs is CommonJS and this export is not visible to ESM named imports.
+const { ConfigResourceTypes } = kafkajs;
 
 export interface TopicSpec {
   topic: string;
@@ -18,11 +18,8 @@ export interface EnsuredTopic extends TopicSpec {
   created: boolean;
   /** Set when the topic existed with another partition count than asked for. */
   actualPartitions?: number;
-}
-
-export function kafkaFor(config: Config['kafka'], creds: KafkaCredentials, logger: Logger): Kafka {
-  registerSnappyCodec();
-  return new Kafka(kafkaClientConfig(config, creds, logger));
+  /** Settings of an existing topic that differed from the spec (name, wanted, was) and were set. */
+  configUpdated?: { name: string; wanted: string; was: string | undefined }[];
 }
 
 async function withAdmin<T>(kafka: Kafka, timeoutMs: number, work: (admin: Admin) => Promise<T>): Promise<T> {
@@ -50,22 +47,69 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], timeoutMs: 
           topic: s.topic,
           numPartitions: s.partitions,
           replicationFactor: s.replicationFactor,
+          ...(s.configEntries ? { configEntries: s.configEntries } : {}),
         })),
       });
     }
     const present = specs.filter((s) => existing.has(s.topic)).map((s) => s.topic);
     const meta = present.length > 0 ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
-    return specs.map((s) => {
+    const configs = await topicConfigs(
+      admin,
+      specs.filter((s) => existing.has(s.topic) && s.configEntries),
+    );
+    const results = specs.map((s): EnsuredTopic => {
       const found = meta.topics.find((t) => t.name === s.topic);
       if (!found) return { ...s, created: true };
-      return found.partitions.length === s.partitions
-        ? { ...s, created: false }
-        : { ...s, created: false, actualPartitions: found.partitions.length };
+      const actual = configs.get(s.topic);
+      const configUpdated = (s.configEntries ?? [])
+        .filter((c) => actual?.get(c.name) !== c.value)
+        .map((c) => ({ name: c.name, wanted: c.value, was: actual?.get(c.name) }));
+      return {
+        ...s,
+        created: false,
+        ...(found.partitions.length === s.partitions ? {} : { actualPartitions: found.partitions.length }),
+        ...(configUpdated.length > 0 ? { configUpdated } : {}),
+      };
     });
+    await alignTopicConfigs(admin, results);
+    return results;
   });
 }
 
-/** The topics the producer needs: events, dead letters, and the run ledger (kept 7 days). */
+/** Sets the spec's settings on topics whose settings differ (the topics we own, like the run ledger). */
+async function alignTopicConfigs(admin: Admin, results: EnsuredTopic[]): Promise<void> {
+  const stale = results.filter((r) => r.configUpdated && r.configEntries);
+  if (stale.length === 0) return;
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: stale.map((r) => ({ type: ConfigResourceTypes.TOPIC, name: r.topic, configEntries: r.configEntries! })),
+  });
+}
+
+async function topicConfigs(admin: Admin, specs: TopicSpec[]): Promise<Map<string, Map<string, string>>> {
+  if (specs.length === 0) return new Map();
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: specs.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.topic,
+      configNames: (s.configEntries ?? []).map((c) => c.name),
+    })),
+  });
+  return new Map(
+    resources.map((r) => [r.resourceName, new Map(r.configEntries.map((c) => [c.configName, c.configValue]))]),
+  );
+}
+
+/** The run ledger's settings: compacted by slot (bounded size) and kept `retentionMs` (see docs/exactly-once.md). */
+export function ledgerTopicConfig(retentionMs: number): { name: string; value: string }[] {
+  return [
+    { name: 'cleanup.policy', value: 'compact,delete' },
+    { name: 'retention.ms', value: String(retentionMs) },
+  ];
+}
+
+/** The topics the producer needs: events, dead letters, and the run ledger. */
 export function producerTopics(k: Config['kafka']): TopicSpec[] {
   return [
     { topic: k.topic, partitions: k.topicPartitions, replicationFactor: k.topicReplicationFactor },
@@ -74,7 +118,7 @@ export function producerTopics(k: Config['kafka']): TopicSpec[] {
       topic: k.runsTopic,
       partitions: 1,
       replicationFactor: k.topicReplicationFactor,
-      configEntries: [{ name: 'retention.ms', value: String(7 * 24 * 3600 * 1000) }],
+      configEntries: ledgerTopicConfig(k.runsRetentionMs),
     },
   ];
 }

@@ -14,7 +14,9 @@ export interface SchemaIds {
 }
 
 export function createSchemaIds(registry: RegistryClient, options: SchemaIdOptions): SchemaIds {
-  const ids = new Map<string, Promise<number>>();
+  // Only ids are cached. Calls in flight are not shared: a caller must never get an answer
+  // ("not registered") that reflects the registry before its own call began.
+  const ids = new Map<string, number>();
 
   async function resolve(subject: string, schema: string): Promise<number> {
     if (!options.autoRegister) {
@@ -31,14 +33,12 @@ export function createSchemaIds(registry: RegistryClient, options: SchemaIdOptio
   }
 
   return {
-    idFor(subject, schema) {
+    async idFor(subject, schema) {
       const key = `${subject}\u0000${schema}`;
-      let id = ids.get(key);
-      if (!id) {
-        id = resolve(subject, schema);
-        ids.set(key, id);
-        id.catch(() => ids.delete(key));
-      }
+      const known = ids.get(key);
+      if (known !== undefined) return known;
+      const id = await resolve(subject, schema);
+      ids.set(key, id);
       return id;
     },
   };

@@ -8,20 +8,22 @@ import {
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ProduceActivities, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
+import type { Limits, ProduceActivities, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors.ts';
 
-const { produceEvents } = proxyActivities<ProduceActivities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    maximumAttempts: 4, // the first attempt + Prefect's 3 retries
-    initialInterval: '5s',
-    backoffCoefficient: 1, // Temporal's default is 2; Prefect waits a flat 5 s
-    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
-  },
-  summary: 'produce order events to Kafka',
-});
+/** Timeouts come from the worker's settings (10 min start-to-close, 1 min heartbeat by default). */
+const produceEventsActivity = (l: Limits) =>
+  proxyActivities<ProduceActivities>({
+    startToCloseTimeout: l.startToCloseTimeoutMs,
+    heartbeatTimeout: l.heartbeatTimeoutMs,
+    retry: {
+      maximumAttempts: 4, // the first attempt + Prefect's 3 retries
+      initialInterval: '5s',
+      backoffCoefficient: 1, // Temporal's default is 2; Prefect waits a flat 5 s
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+    summary: 'produce order events to Kafka',
+  }).produceEvents;
 
 const { limits } = proxyLocalActivities<ProduceActivities>({ startToCloseTimeout: '5s' });
 
@@ -31,7 +33,8 @@ export async function produceOrderEventsWorkflow(
   input: ProduceOrderEventsInput = { eventCount: 10 },
 ): Promise<RunSummary> {
   const eventCount: unknown = input?.eventCount ?? 10;
-  const { maxEventCount } = await limits();
+  const workerLimits = await limits();
+  const { maxEventCount } = workerLimits;
   if (typeof eventCount !== 'number' || !Number.isInteger(eventCount) || eventCount < 1 || eventCount > maxEventCount) {
     throw ApplicationFailure.create({
       type: 'InvalidInputError',
@@ -44,7 +47,7 @@ export async function produceOrderEventsWorkflow(
   const nominal = info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime;
   setCurrentDetails(`Producing ${eventCount} events for ${nominal.toISOString()}…`);
 
-  const result = await produceEvents({ eventCount, nominalTimeMs: nominal.getTime() });
+  const result = await produceEventsActivity(workerLimits)({ eventCount, nominalTimeMs: nominal.getTime() });
   const offsets = result.partitions
     .map((p) =>
       p.firstOffset === null ? `p${p.partition}:${p.count} events` : `p${p.partition}:${p.firstOffset}-${p.lastOffset}`,

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities/index.ts';
-import type { App } from '../../src/app.ts';
+import { activityDeps, type App } from '../../src/app.ts';
+import type { Config } from '../../src/config.ts';
 import { quietTemporalRuntime } from './temporal-runtime.ts';
 import { temporalAddress, uniqueName } from './services.ts';
 
@@ -37,12 +38,7 @@ export async function startWorker(
     connection,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createActivities({
-      send: (r) => app.sender.send(r),
-      readLedger: (topic) => app.producer.readCommitted(topic),
-      config: { runsTopic: app.config.kafka.runsTopic, maxEventCount },
-      ...extra,
-    }),
+    activities: createActivities(activityDeps({ ...app, config: withMaxEventCount(app, maxEventCount) }, extra)),
   });
   const running = worker.run();
   return {
@@ -56,6 +52,11 @@ export async function startWorker(
     },
   };
 }
+
+const withMaxEventCount = (app: App, maxEventCount: number): Config => ({
+  ...app.config,
+  temporal: { ...app.config.temporal, maxEventCount },
+});
 
 export async function temporalClient(): Promise<Client> {
   return new Client({ connection: await Connection.connect({ address: temporalAddress() }) });

@@ -1,0 +1,92 @@
+// Maps Kafka client errors onto ours, split by whether a new attempt (with a new producer) can
+// succeed. Unknown protocol errors that the client itself calls non-retriable stay non-retryable:
+// retrying a setting or an authorisation problem four times only hides it.
+import {
+  AuthenticationError,
+  DeliveryRejectedError,
+  KafkaRequestRejectedError,
+  ProducerError,
+  ProducerFencedError,
+  TopicNotFoundError,
+  TransientError,
+  errorMessage,
+} from '../errors.ts';
+
+/** Records the broker will not take, whatever we retry. */
+const REJECTED = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_REQUIRED_ACKS',
+  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
+]);
+const UNAUTHORISED = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+]);
+/** A newer producer with our transactional id exists: this attempt was taken over. */
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH', 'TRANSACTION_COORDINATOR_FENCED']);
+/** This producer's transactional state is broken; a new producer (the next attempt) starts clean. */
+const START_OVER = new Set([
+  'INVALID_TXN_STATE',
+  'UNKNOWN_PRODUCER_ID',
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_ID_MAPPING',
+  'DUPLICATE_SEQUENCE_NUMBER',
+]);
+/** Error codes newer than the kafkajs error table (it reports them as KAFKAJS_UNKNOWN_ERROR_CODE). */
+const NEWER_CODES: Record<number, string> = { 89: 'THROTTLING_QUOTA_EXCEEDED', 90: 'PRODUCER_FENCED' };
+const NEWER_RETRIABLE = new Set(['THROTTLING_QUOTA_EXCEEDED']);
+
+interface ClientError {
+  name?: string;
+  type?: string;
+  code?: number;
+  retriable?: boolean;
+  message?: string;
+  cause?: unknown;
+}
+
+function protocolType(e: ClientError): string | undefined {
+  if (e.type !== 'KAFKAJS_UNKNOWN_ERROR_CODE') return e.type;
+  const code = /Unknown error code (\d+)/.exec(e.message ?? '')?.[1];
+  return code ? (NEWER_CODES[Number(code)] ?? `error code ${code}`) : e.type;
+}
+
+/** Maps a Kafka client error onto ours, naming what we were doing. */
+export function toProducerError(err: unknown, what: string): ProducerError {
+  if (err instanceof ProducerError) return err;
+  const e = (err ?? {}) as ClientError;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause) return toProducerError(e.cause, what);
+  if (e.name === 'KafkaJSSASLAuthenticationError') {
+    return new AuthenticationError(`Kafka refused the credentials from the Kafka secret while ${what}: ${e.message}`);
+  }
+  const type = protocolType(e);
+  if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
+    return new TopicNotFoundError(
+      `a topic does not exist while ${what} (${e.message}); create it with "npm run topics -- ensure"`,
+    );
+  }
+  if (type && UNAUTHORISED.has(type)) return new AuthenticationError(`Kafka denied access while ${what}: ${type}`);
+  if (type && REJECTED.has(type)) return new DeliveryRejectedError(`Kafka rejected records while ${what}: ${type}`);
+  if (type && FENCED.has(type)) {
+    return new ProducerFencedError(
+      `a newer attempt of this run took over while ${what} (${type}); this attempt's writes are discarded`,
+      { cause: err },
+    );
+  }
+  if (type === 'INVALID_TRANSACTION_TIMEOUT') {
+    return new KafkaRequestRejectedError(
+      `Kafka refused the transaction timeout while ${what}: it is above the broker's transaction.max.timeout.ms. ` +
+        `Lower the activity's start-to-close timeout (ACTIVITY_START_TO_CLOSE_TIMEOUT_MS) or raise the broker setting`,
+    );
+  }
+  const known = type && (START_OVER.has(type) || NEWER_RETRIABLE.has(type));
+  if (type && !known && e.name?.startsWith('KafkaJS') && e.retriable === false) {
+    return new KafkaRequestRejectedError(`Kafka refused a request while ${what}: ${type}: ${e.message}`);
+  }
+  return new TransientError(`Kafka error while ${what}: ${e.message ?? errorMessage(err)}`, { cause: err });
+}

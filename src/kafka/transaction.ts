@@ -1,0 +1,120 @@
+// One Kafka transaction on its own kafkajs producer. Opening it registers the transactional id
+// with the coordinator (InitProducerId), which bumps the epoch: the broker aborts whatever an
+// earlier producer with that id left open and refuses its later writes and commits. Only then
+// does the caller's work run. The producer is closed after the commit or abort.
+import { CompressionTypes, Partitioners, type Kafka, type Transaction } from 'kafkajs';
+import type { Config } from '../config.ts';
+import { errorMessage } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { withTimeout } from '../timeout.ts';
+import { toProducerError } from './errors.ts';
+import type { ProducerTransaction, TopicBatch } from './producer.ts';
+
+export interface TransactionOptions {
+  /** Every producer with this id, in any process, is fenced when this transaction opens. */
+  transactionalId: string;
+  /** How long the broker lets the transaction stay open before aborting it. */
+  timeoutMs: number;
+  /** Checked once the transaction is open (fenced) and again before the commit. */
+  throwIfCancelled?: () => void;
+}
+
+export interface OpenTransaction {
+  run<T>(work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
+}
+
+const COMPRESSION = {
+  snappy: CompressionTypes.Snappy,
+  gzip: CompressionTypes.GZIP,
+  none: CompressionTypes.None,
+} as const;
+
+/** Opens the producer and its transaction (the fence). Closes the producer again if that fails. */
+export async function openTransaction(
+  kafka: Kafka,
+  config: Config['kafka'],
+  options: TransactionOptions,
+  logger: Logger,
+): Promise<OpenTransaction> {
+  const producer = kafka.producer({
+    // Transactional sends are idempotent in kafkajs whatever this says; false skips a second,
+    // non-transactional InitProducerId at connect.
+    idempotent: false,
+    transactionalId: options.transactionalId,
+    transactionTimeout: options.timeoutMs,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    // Java-compatible murmur2, as kafkajs v2's default; explicit, so kafkajs does not warn.
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  /** kafkajs calls still running, including ones a timeout gave up on (kafkajs keeps retrying). */
+  const pending = new Set<Promise<unknown>>();
+  const bounded = <T>(call: Promise<T>, what: string): Promise<T> => {
+    pending.add(call);
+    const settled = () => pending.delete(call);
+    call.then(settled, settled);
+    return withTimeout(call, config.sendTimeoutMs, what).catch((err: unknown) => {
+      throw toProducerError(err, what);
+    });
+  };
+  const close = async () => {
+    const disconnect = () => producer.disconnect().catch(() => undefined);
+    await disconnect();
+    // A call kafkajs is still retrying reconnects on its own; close again once it settles, so no
+    // socket of this producer outlives it (and the process can exit).
+    for (const call of pending) void call.then(disconnect, disconnect);
+  };
+
+  let tx: Transaction;
+  try {
+    await bounded(producer.connect(), 'connecting the transactional producer');
+    tx = await bounded(producer.transaction(), `registering transactional id ${options.transactionalId}`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  logger.debug('kafka transaction open', { transactionalId: options.transactionalId });
+  return {
+    async run(work) {
+      try {
+        options.throwIfCancelled?.();
+        let result;
+        try {
+          result = await work(sender(tx, config, bounded));
+          options.throwIfCancelled?.();
+        } catch (err) {
+          await bounded(tx.abort(), 'aborting the Kafka transaction').catch((abortErr: unknown) => {
+            // The next producer with this id aborts it anyway (and the broker after its timeout).
+            logger.warn('aborting the Kafka transaction failed', { error: errorMessage(abortErr) });
+          });
+          throw err;
+        }
+        await bounded(tx.commit(), 'committing the Kafka transaction');
+        return result;
+      } finally {
+        await close();
+      }
+    },
+  };
+}
+
+function sender(
+  tx: Transaction,
+  config: Config['kafka'],
+  bounded: <T>(call: Promise<T>, what: string) => Promise<T>,
+): ProducerTransaction {
+  return {
+    async send(batches: TopicBatch[]) {
+      const meta = await bounded(
+        tx.sendBatch({
+          topicMessages: batches,
+          acks: -1,
+          timeout: config.requestTimeoutMs,
+          compression: COMPRESSION[config.compression],
+        }),
+        `sending to ${batches.map((b) => b.topic).join(', ')}`,
+      );
+      return meta.map((m) => ({ topic: m.topicName, partition: m.partition, baseOffset: Number(m.baseOffset) }));
+    },
+  };
+}
