@@ -9,12 +9,13 @@
 // runs out it throws a retryable LedgerUnavailableError. It never answers "not produced" from a
 // partial read.
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
 import { LedgerUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { decodeLedgerRecord, type LedgerRecord, type RunLedger } from '../run-ledger.ts';
 import { withTimeout } from '../timeout.ts';
 import { toProducerError } from './errors.ts';
+import { createHighWatermarks } from './high-watermarks.ts';
 
 export interface LedgerIndex extends RunLedger {
   close(): Promise<void>;
@@ -22,7 +23,6 @@ export interface LedgerIndex extends RunLedger {
 
 export interface LedgerIndexDeps {
   kafka: Kafka;
-  admin: Admin;
   topic: string;
   /** Bound on one lookup: reaching the ledger's end, including the consumer's first start. */
   timeoutMs: number;
@@ -35,7 +35,8 @@ interface Waiter {
 }
 
 export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
-  const { kafka, admin, topic, timeoutMs, logger } = deps;
+  const { kafka, topic, timeoutMs, logger } = deps;
+  const marks = createHighWatermarks(kafka);
   const groupId = `order-events-ledger-${randomUUID()}`;
   const entries = new Map<string, Buffer | null>();
   /** Per partition: every offset below this has been read (records, aborted data, markers). */
@@ -93,12 +94,8 @@ export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
     return starting;
   }
 
-  /** The offsets the ledger must be read up to: its end when the lookup began. */
-  async function endOffsets(): Promise<Map<number, number>> {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    // A partition whose records all expired (low = high) has nothing left to read.
-    return new Map(offsets.filter((o) => Number(o.low) < Number(o.high)).map((o) => [o.partition, Number(o.high)]));
-  }
+  /** The offsets the ledger must be read up to: its end (open transactions included) when the lookup began. */
+  const endOffsets = () => marks.ends(topic);
 
   function readUpTo(target: Map<number, number>): Promise<void> {
     const done = () => [...target].every(([p, end]) => (position.get(p) ?? 0) >= end);
@@ -141,9 +138,15 @@ export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
       const c = consumer;
       consumer = undefined;
       starting = undefined;
+      await marks.close();
       if (!c) return;
       await c.disconnect().catch(() => undefined);
-      await admin.deleteGroups([groupId]).catch(() => undefined);
+      const admin = kafka.admin();
+      await admin
+        .connect()
+        .then(() => admin.deleteGroups([groupId]))
+        .catch(() => undefined)
+        .finally(() => admin.disconnect().catch(() => undefined));
     },
   };
 }

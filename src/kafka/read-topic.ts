@@ -1,6 +1,9 @@
-// Reads a topic back from the beginning (read_committed): for the dlq and verify commands and
-// the run ledger.
+// Reads a topic back from the beginning (read_committed): for the dlq and verify commands and the
+// tests. It reads up to the end offsets it fetched first and fails when it cannot get there in
+// time (an open transaction holds read_committed readers back), so an answer is never partial.
 import type { Kafka } from 'kafkajs';
+import { withTimeout } from '../timeout.ts';
+import { createHighWatermarks } from './high-watermarks.ts';
 
 export interface ReadRecord {
   partition: number;
@@ -10,31 +13,41 @@ export interface ReadRecord {
   value: Buffer | null;
 }
 
-/**
- * Reads a topic from the beginning with read_committed isolation until it has been idle for
- * `idleMs` (or `timeoutMs` passed), with a throwaway consumer group.
- */
-export async function readTopic(
-  kafka: Kafka,
-  topic: string,
-  opts: { idleMs?: number; timeoutMs?: number } = {},
-): Promise<ReadRecord[]> {
+async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const marks = createHighWatermarks(kafka);
+  try {
+    return await marks.ends(topic);
+  } finally {
+    await marks.close();
+  }
+}
+
+/** Every committed record of `topic`, up to its end when the read began, with a throwaway consumer group. */
+export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?: number } = {}): Promise<ReadRecord[]> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const target = await withTimeout(endOffsets(kafka, topic), timeoutMs, `reading the end offsets of ${topic}`);
+  if (target.size === 0) return [];
   const groupId = `order-events-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, maxWaitTimeInMs: 250 });
   const records: ReadRecord[] = [];
-  const idleMs = opts.idleMs ?? 1500;
+  const position = new Map<number, number>();
+  let reached: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (reached = resolve));
+  const check = () => {
+    if ([...target].every(([p, end]) => (position.get(p) ?? 0) >= end)) reached();
+  };
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    position.set(payload.partition, Math.max(position.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
+    check();
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    let last = Date.now();
-    let fetches = 0;
-    // Idle is measured from the first fetch after joining, and needs a second fetch to be sure.
-    consumer.on(consumer.events.FETCH, () => {
-      if (fetches++ === 0) last = Date.now();
-    });
     await consumer.run({
+      autoCommit: false,
       eachMessage: async ({ partition, message }) => {
-        last = Date.now();
+        const offset = Number(message.offset);
+        if (offset >= (target.get(partition) ?? 0)) return; // written after the read began
         records.push({
           partition,
           offset: message.offset,
@@ -44,10 +57,16 @@ export async function readTopic(
         });
       },
     });
-    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    while (Date.now() < deadline && !(fetches >= 2 && Date.now() - last >= idleMs)) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const behind = () =>
+      [...target]
+        .filter(([p, end]) => (position.get(p) ?? 0) < end)
+        .map(([p, end]) => `partition ${p} at ${position.get(p) ?? 0} of ${end}`)
+        .join(', ');
+    await withTimeout(done, timeoutMs, `reading ${topic} to its end`).catch((err: Error) => {
+      throw new Error(`${err.message} (${behind()}; an open transaction holds read_committed readers back)`, {
+        cause: err,
+      });
+    });
   } finally {
     await consumer.disconnect().catch(() => undefined);
     const admin = kafka.admin();

@@ -118,7 +118,7 @@ export function createSharedClient(deps: {
       const s = await get();
       let index = s.ledgers.get(topic);
       if (!index) {
-        index = createLedgerIndex({ kafka: s.kafka, admin: s.admin, topic, timeoutMs: config.ledgerTimeoutMs, logger });
+        index = createLedgerIndex({ kafka: s.kafka, topic, timeoutMs: config.ledgerTimeoutMs, logger });
         s.ledgers.set(topic, index);
       }
       return index;

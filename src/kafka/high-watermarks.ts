@@ -1,0 +1,56 @@
+// Each partition's high watermark (the end of the log, open transactions included) and log start.
+// A read that must not miss a committed record reads up to the high watermark; kafkajs's admin
+// only lists offsets read_committed, which stops at the first open transaction (the last stable
+// offset) and would hide committed records behind it. kafkajs offers read_uncommitted offsets
+// only on its internal cluster object, so this module, and nothing else, reaches for it.
+import type { Kafka } from 'kafkajs';
+
+const READ_UNCOMMITTED = 0;
+
+interface InternalCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addTargetTopic(topic: string): Promise<void>;
+  refreshMetadataIfNecessary(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): { partitionId: number }[];
+  fetchTopicsOffset(
+    topics: { topic: string; fromBeginning: boolean; partitions: { partition: number }[] }[],
+  ): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+}
+
+export interface HighWatermarks {
+  /** Per partition with records left to read: its high watermark (partitions whose log is empty are left out). */
+  ends(topic: string): Promise<Map<number, number>>;
+  close(): Promise<void>;
+}
+
+export function createHighWatermarks(kafka: Kafka): HighWatermarks {
+  const create = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  if (!create) throw new Error('this kafkajs version has no internal cluster factory; pin kafkajs 2.2.x');
+  const factory = (kafka as unknown as Record<symbol, (o: object) => InternalCluster>)[create]!;
+  const cluster = factory({ isolationLevel: READ_UNCOMMITTED, allowAutoTopicCreation: false });
+  let connected: Promise<void> | undefined;
+
+  return {
+    async ends(topic) {
+      connected ??= cluster.connect();
+      connected.catch(() => (connected = undefined));
+      await connected;
+      await cluster.addTargetTopic(topic);
+      await cluster.refreshMetadataIfNecessary();
+      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+      const [high] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
+      const [low] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: true, partitions }]);
+      const start = new Map(low!.partitions.map((p) => [p.partition, Number(p.offset)]));
+      return new Map(
+        high!.partitions
+          .map((p) => [p.partition, Number(p.offset)] as const)
+          .filter(([p, end]) => (start.get(p) ?? 0) < end),
+      );
+    },
+    async close() {
+      connected = undefined;
+      await cluster.disconnect().catch(() => undefined);
+    },
+  };
+}
