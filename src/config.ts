@@ -74,9 +74,14 @@ const schema = z.object({
   TEMPORAL_TLS_KEY_FILE: file.optional(),
   TEMPORAL_TLS_CA_FILE: file.optional(),
   TEMPORAL_UI_URL: name.default('http://127.0.0.1:8233'),
+  // How many activities one worker runs at once (the SDK's default is 100); a worker polls for
+  // activity tasks only while it has a free slot.
+  TEMPORAL_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).optional(),
   // Run-derived order ids leave room for 1,000,000 events per run (see src/activities/order-events-source.ts).
   MAX_EVENT_COUNT: int(1, 1_000_000).default(1_000_000),
   WORKFLOW_BUNDLE: file.optional(),
+  // For the fault suite only: the worker stops dead at this point of an attempt (to be killed there).
+  TEST_FAULT_INJECTION: z.enum(['pause-after-commit'], { error: 'expected pause-after-commit' }).optional(),
 });
 
 type Env = z.infer<typeof schema>;
@@ -128,12 +133,15 @@ export interface Config {
     taskQueue: string;
     tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
     uiUrl: string;
+    maxConcurrentActivities: number | undefined;
     maxEventCount: number;
     /** The produceEvents activity's timeouts; the workflow reads them from the worker (a local activity). */
     activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
     /** A prebuilt workflow bundle (npm run bundle:workflows); unset, the worker bundles at start. */
     workflowBundle: string | undefined;
   };
+  /** Test-only: where the worker stops dead so the fault suite can kill it there. */
+  faultInjection: Env['TEST_FAULT_INJECTION'];
 }
 
 /** Reads and validates every setting; throws one ConfigError naming each bad variable. */
@@ -202,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           ? { certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE, caFile: e.TEMPORAL_TLS_CA_FILE }
           : undefined,
       uiUrl: e.TEMPORAL_UI_URL,
+      maxConcurrentActivities: e.TEMPORAL_MAX_CONCURRENT_ACTIVITIES,
       maxEventCount: e.MAX_EVENT_COUNT,
       activity: {
         startToCloseTimeoutMs: e.ACTIVITY_START_TO_CLOSE_TIMEOUT_MS,
@@ -209,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       workflowBundle: e.WORKFLOW_BUNDLE,
     },
+    faultInjection: e.TEST_FAULT_INJECTION,
   };
 }
 

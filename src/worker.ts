@@ -3,9 +3,9 @@
 // (SIGINT/SIGTERM: in-flight activities finish or fail cleanly first). Exits non-zero on a crash.
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
-import { createActivities } from './activities/index.ts';
+import { createActivities, type ActivityDeps } from './activities/index.ts';
 import { activityDeps, createApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, type Config } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { temporalTls } from './temporal-connection.ts';
@@ -23,6 +23,18 @@ function installTemporalLogger(logger: Logger, level: string): void {
       logger[map[entry.level]](entry.message, entry.meta),
     ),
   });
+}
+
+/** TEST_FAULT_INJECTION (the fault suite only): stop dead after the commit, to be killed there. */
+function faultInjection(config: Config, logger: Logger): Partial<ActivityDeps> {
+  if (config.faultInjection !== 'pause-after-commit') return {};
+  return {
+    faults: async (point) => {
+      if (point !== 'after-commit') return;
+      logger.warn('fault injected: paused after commit');
+      await new Promise(() => undefined);
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -43,8 +55,11 @@ async function main(): Promise<void> {
       ...(config.temporal.workflowBundle
         ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
         : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
-      activities: createActivities(activityDeps(app)),
+      activities: createActivities(activityDeps(app, faultInjection(config, logger))),
       shutdownGraceTime: '30s',
+      ...(config.temporal.maxConcurrentActivities
+        ? { maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities }
+        : {}),
     });
     logger.info('worker ready', {
       workflowBundle: config.temporal.workflowBundle ?? 'bundled at start',

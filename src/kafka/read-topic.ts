@@ -2,8 +2,10 @@
 // tests. It reads up to the end offsets it fetched first and fails when it cannot get there in
 // time (an open transaction holds read_committed readers back), so an answer is never partial.
 import type { Kafka } from 'kafkajs';
+import { OperationTimeoutError } from '../errors.ts';
 import { withTimeout } from '../timeout.ts';
 import { createHighWatermarks } from './high-watermarks.ts';
+import { registerSnappyCodec } from './snappy-codec.ts';
 
 export interface ReadRecord {
   partition: number;
@@ -24,6 +26,7 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, numb
 
 /** Every committed record of `topic`, up to its end when the read began, with a throwaway consumer group. */
 export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?: number } = {}): Promise<ReadRecord[]> {
+  registerSnappyCodec();
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const target = await withTimeout(endOffsets(kafka, topic), timeoutMs, `reading the end offsets of ${topic}`);
   if (target.size === 0) return [];
@@ -32,7 +35,11 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
   const records: ReadRecord[] = [];
   const position = new Map<number, number>();
   let reached: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (reached = resolve));
+  let crashed: (err: Error) => void = () => undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    reached = resolve;
+    crashed = reject;
+  });
   const check = () => {
     if ([...target].every(([p, end]) => (position.get(p) ?? 0) >= end)) reached();
   };
@@ -40,6 +47,7 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
     position.set(payload.partition, Math.max(position.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
     check();
   });
+  consumer.on(consumer.events.CRASH, ({ payload }) => crashed(payload.error));
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -63,6 +71,7 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
         .map(([p, end]) => `partition ${p} at ${position.get(p) ?? 0} of ${end}`)
         .join(', ');
     await withTimeout(done, timeoutMs, `reading ${topic} to its end`).catch((err: Error) => {
+      if (!(err instanceof OperationTimeoutError)) throw err;
       throw new Error(`${err.message} (${behind()}; an open transaction holds read_committed readers back)`, {
         cause: err,
       });
