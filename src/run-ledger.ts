@@ -39,6 +39,8 @@ export interface LedgerRecord extends RunReport {
 export interface RunLedger {
   /** The slot's record, or undefined when the ledger up to its current end holds none. Throws LedgerError when it cannot tell. */
   lookup(key: string): Promise<LedgerRecord | undefined>;
+  /** Reads the ledger to its end ahead of the first lookup (a worker calls it at start). */
+  warm(): Promise<void>;
 }
 
 /** The ledger key of a slot: its nominal time, to the millisecond (the order ids derive from it). */

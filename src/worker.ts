@@ -67,6 +67,11 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
     });
+    // The run ledger is read once now, so the first run does not pay for it (not fatal: lookups retry).
+    app.producer
+      .ledger(config.kafka.runsTopic)
+      .warm()
+      .catch((err: unknown) => logger.warn('the run ledger could not be read yet', { error: errorMessage(err) }));
     await worker.run(); // resolves once a shutdown signal has drained the worker
   } finally {
     await app.close();

@@ -110,28 +110,33 @@ export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
       .join(', ');
   }
 
+  async function lookup(key: string): Promise<LedgerRecord | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    let target: Map<number, number> | undefined;
+    try {
+      await withTimeout(started(), left(), `starting the run ledger reader on ${topic}`);
+      target = await withTimeout(endOffsets(), left(), `reading the end offsets of ${topic}`);
+      await withTimeout(readUpTo(target), left(), `reading the run ledger ${topic} to its end`);
+    } catch (err) {
+      // A refusal retrying cannot fix (no read access to the ledger, say) is reported as such.
+      const refused = toProducerError(lastCrash ?? err, `reading the run ledger ${topic}`);
+      if (!refused.retryable) throw refused;
+      const why = target ? behind(target) : refused.message;
+      throw new LedgerUnavailableError(
+        `could not tell whether this slot was already produced: the run ledger ${topic} was not read to its end ` +
+          `within ${timeoutMs} ms (${why}); an open transaction on the ledger or a slow broker holds it back`,
+        { cause: err },
+      );
+    }
+    const value = entries.get(key);
+    return value ? decodeLedgerRecord(key, value) : undefined;
+  }
+
   return {
-    async lookup(key: string): Promise<LedgerRecord | undefined> {
-      const deadline = Date.now() + timeoutMs;
-      const left = () => Math.max(1, deadline - Date.now());
-      let target: Map<number, number> | undefined;
-      try {
-        await withTimeout(started(), left(), `starting the run ledger reader on ${topic}`);
-        target = await withTimeout(endOffsets(), left(), `reading the end offsets of ${topic}`);
-        await withTimeout(readUpTo(target), left(), `reading the run ledger ${topic} to its end`);
-      } catch (err) {
-        // A refusal retrying cannot fix (no read access to the ledger, say) is reported as such.
-        const refused = toProducerError(lastCrash ?? err, `reading the run ledger ${topic}`);
-        if (!refused.retryable) throw refused;
-        const why = target ? behind(target) : refused.message;
-        throw new LedgerUnavailableError(
-          `could not tell whether this slot was already produced: the run ledger ${topic} was not read to its end ` +
-            `within ${timeoutMs} ms (${why}); an open transaction on the ledger or a slow broker holds it back`,
-          { cause: err },
-        );
-      }
-      const value = entries.get(key);
-      return value ? decodeLedgerRecord(key, value) : undefined;
+    lookup,
+    async warm() {
+      await lookup('');
     },
 
     async close() {

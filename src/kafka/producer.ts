@@ -114,10 +114,8 @@ export function createKafkaProducer(deps: {
 
     ledger(topic) {
       return {
-        async lookup(key) {
-          const index = await shared.ledgerIndex(topic);
-          return index.lookup(key);
-        },
+        lookup: async (key) => (await shared.ledgerIndex(topic)).lookup(key),
+        warm: async () => (await shared.ledgerIndex(topic)).warm(),
       };
     },
 
