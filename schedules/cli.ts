@@ -1,12 +1,43 @@
-// npm run schedule -- apply | describe | trigger | pause | unpause | delete
-import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { Command } from 'commander';
+// npm run schedule -- apply | describe | trigger | backfill | pause | unpause | delete
+import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { msToNumber } from '@temporalio/common/lib/time.js';
+import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config.ts';
 import { errorMessage } from '../src/errors.ts';
 import { temporalTls } from '../src/temporal-connection.ts';
 import type { produceOrderEventsWorkflow } from '../src/workflows/index.ts';
 import { applySchedule, describeSchedule } from './apply.ts';
-import { SCHEDULE_ID, produceOrderEventsSchedule } from './produce-order-events.ts';
+import { backfillSchedule } from './backfill.ts';
+import { SCHEDULE_ID, cadenceOf, produceOrderEventsSchedule } from './produce-order-events.ts';
+import { DEFAULT_CRON, DEFAULT_TIMEZONE, inZone, parseInstant, validateCron, validateTimezone } from './spec.ts';
+
+/** The most runs one backfill may start (split larger windows). */
+const BACKFILL_MAX_RUNS = 1000;
+/** A backfill slot must be this much younger than the ledger's retention (a margin for slow runs). */
+const BACKFILL_AGE_MARGIN_MS = 24 * 3_600_000;
+
+const eventCountOption = (max: number) => (v: string) => {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new InvalidArgumentError(`expected an integer from 1 to ${max} (MAX_EVENT_COUNT), got "${v}"`);
+  }
+  return n;
+};
+const checked =
+  <T>(check: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return check(v);
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err));
+    }
+  };
+const jitterOption = checked((v: string) => {
+  const ms = /^\d+(ms|s|m|h)$/.test(v.trim()) ? msToNumber(v.trim()) : Number.NaN;
+  if (!Number.isFinite(ms) || ms > 3_600_000)
+    throw new Error(`expected a duration up to 1h like 30s or 2m, got "${v}"`);
+  return ms;
+});
 
 async function withClient(work: (client: Client, scheduleId: string) => Promise<void>): Promise<void> {
   let connection: Connection | undefined;
@@ -29,16 +60,22 @@ const program = new Command('schedule')
 program
   .command('apply')
   .description('create the schedule, or update it when its definition changed (idempotent)')
-  .option('--event-count <n>', 'events per run', (v) => Number.parseInt(v, 10), 10)
-  .action((opts: { eventCount: number }) =>
+  .option('--event-count <n>', 'events per run', (v) => eventCountOption(loadConfig().temporal.maxEventCount)(v), 10)
+  .option('--cron <expr>', '5-field cron expression', checked(validateCron), DEFAULT_CRON)
+  .option('--timezone <iana>', 'time zone the cron is evaluated in', checked(validateTimezone), DEFAULT_TIMEZONE)
+  .option('--jitter <duration>', 'start each run up to this long after its slot (e.g. 30s)', jitterOption, 0)
+  .action((opts: { eventCount: number; cron: string; timezone: string; jitter: number }) =>
     withClient(async (client, scheduleId) => {
       const { temporal } = loadConfig();
       const options = produceOrderEventsSchedule({
         scheduleId,
         taskQueue: temporal.taskQueue,
         eventCount: opts.eventCount,
+        cron: opts.cron,
+        timezone: opts.timezone,
+        jitterMs: opts.jitter,
       });
-      console.log(`${scheduleId}: ${await applySchedule(client, options)}`);
+      console.log(`${scheduleId}: ${await applySchedule(client, options)} (${opts.cron} in ${opts.timezone})`);
     }),
   );
 
@@ -54,20 +91,22 @@ program
         return;
       }
       const action = d.action as { workflowType: string; taskQueue: string; args?: unknown[] };
+      const cadence = cadenceOf(d.action);
+      const zone = cadence?.timezone ?? d.spec.timezone ?? 'UTC';
       console.log(`schedule      ${d.scheduleId}`);
+      console.log(
+        `cadence       ${cadence ? `${cadence.cron} in ${cadence.timezone}${cadence.jitterMs ? `, jitter ${cadence.jitterMs} ms` : ''}` : '(not applied by this tool)'}`,
+      );
       console.log(
         `workflow      ${action.workflowType} on ${action.taskQueue} with ${JSON.stringify(action.args ?? [])}`,
       );
       console.log(`overlap       ${d.policies.overlap}   catchup window ${d.policies.catchupWindow} ms`);
       console.log(`paused        ${d.state.paused}${d.state.note ? `   note: ${d.state.note}` : ''}`);
-      console.log(
-        `next runs     ${d.info.nextActionTimes
-          .slice(0, 3)
-          .map((t) => t.toISOString())
-          .join(', ')}`,
-      );
+      for (const t of d.info.nextActionTimes.slice(0, 5)) {
+        console.log(`next run      ${inZone(t, zone)}   (${t.toISOString()})`);
+      }
       for (const a of d.info.recentActions.slice(-5)) {
-        console.log(`recent        ${a.scheduledAt.toISOString()} -> ${a.action.workflow.workflowId}`);
+        console.log(`recent        ${inZone(a.scheduledAt, zone)} -> ${a.action.workflow.workflowId}`);
       }
     }),
   );
@@ -103,6 +142,61 @@ program
       console.log(`order ids ${result.firstOrderId} .. ${result.lastOrderId}; event time ${result.nominalTime}`);
     }),
   );
+
+program
+  .command('backfill')
+  .description('start the runs the schedule would have started in a past window, one after another')
+  .requiredOption(
+    '--from <time>',
+    'window start, ISO 8601 with a zone (inclusive)',
+    checked((v) => parseInstant('--from', v)),
+  )
+  .requiredOption(
+    '--to <time>',
+    'window end, ISO 8601 with a zone (exclusive)',
+    checked((v) => parseInstant('--to', v)),
+  )
+  .option('--wait', 'wait for every run and print its summary')
+  .option('--timeout <seconds>', 'how long --wait waits for all runs', (v) => Number.parseInt(v, 10), 600)
+  .action((opts: { from: Date; to: Date; wait?: boolean; timeout: number }) =>
+    withClient(async (client, scheduleId) => {
+      const { kafka } = loadConfig();
+      const before = new Map<string, string | undefined>();
+      const plan = await backfillSchedule(
+        client,
+        scheduleId,
+        { from: opts.from, to: opts.to },
+        { maxRuns: BACKFILL_MAX_RUNS, maxAgeMs: kafka.runsRetentionMs - BACKFILL_AGE_MARGIN_MS },
+        new Date(),
+        async (ids) => {
+          for (const id of ids) before.set(id, await currentRunId(client, id));
+        },
+      );
+      console.log(`${scheduleId}: backfill of ${plan.slots.length} run(s), one after another`);
+      for (const id of plan.workflowIds) console.log(`  ${id}`);
+      if (!opts.wait) return;
+      const deadline = Date.now() + opts.timeout * 1000;
+      for (const id of plan.workflowIds) {
+        let runId = await currentRunId(client, id);
+        while (runId === before.get(id) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 250));
+          runId = await currentRunId(client, id);
+        }
+        if (runId === before.get(id)) throw new Error(`${id} did not start within ${opts.timeout}s`);
+        const result = await client.workflow.getHandle<typeof produceOrderEventsWorkflow>(id, runId).result();
+        console.log(`${id}: ${result.summary}`);
+      }
+    }),
+  );
+
+async function currentRunId(client: Client, workflowId: string): Promise<string | undefined> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).runId;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
 
 for (const [name, verb] of [
   ['pause', 'paused'],
