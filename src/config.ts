@@ -44,6 +44,7 @@ const schema = z.object({
   KAFKA_RETRIES: int(0, 100).default(10),
   // 20 ms as the Java client uses after CONCURRENT_TRANSACTIONS: back-to-back transactions hit it.
   KAFKA_RETRY_INITIAL_MS: int(1, 60_000).default(20),
+  KAFKA_TRANSACTION_RESTARTS: int(0, 10).default(3),
   KAFKA_CONNECTION_TIMEOUT_MS: ms(100).default(5_000),
   KAFKA_REQUEST_TIMEOUT_MS: ms(100).default(20_000),
   KAFKA_SEND_TIMEOUT_MS: ms(100).default(25_000),
@@ -110,6 +111,8 @@ export interface Config {
     maxMessageBytes: number;
     retries: number;
     retryInitialMs: number;
+    /** Transient Kafka failures a run's transaction is restarted after (fenced, resent) within one attempt. */
+    transactionRestarts: number;
     connectionTimeoutMs: number;
     requestTimeoutMs: number;
     sendTimeoutMs: number;
@@ -186,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxMessageBytes: e.KAFKA_MAX_MESSAGE_BYTES,
       retries: e.KAFKA_RETRIES,
       retryInitialMs: e.KAFKA_RETRY_INITIAL_MS,
+      transactionRestarts: e.KAFKA_TRANSACTION_RESTARTS,
       connectionTimeoutMs: e.KAFKA_CONNECTION_TIMEOUT_MS,
       requestTimeoutMs: e.KAFKA_REQUEST_TIMEOUT_MS,
       sendTimeoutMs: e.KAFKA_SEND_TIMEOUT_MS,

@@ -27,7 +27,20 @@ export function createLogger(
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** JSON has no bigint (64-bit order ids are bigints): write them as decimal strings. */
+/**
+ * JSON has no bigint (64-bit order ids are bigints): write them as decimal strings. Errors keep
+ * their name, message and type (JSON.stringify would write `{}`), and their cause.
+ */
 function jsonSafe(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) {
+    const { type } = value as { type?: unknown };
+    return {
+      name: value.name,
+      message: value.message,
+      ...(type ? { type } : {}),
+      ...(value.cause ? { cause: value.cause } : {}),
+    };
+  }
+  return value;
 }

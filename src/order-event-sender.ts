@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { deadLetter, type RunIdentity } from './dlq/envelope.ts';
 import { partitionForKey } from './kafka/partitioner.ts';
 import type { EventProducer, OutgoingMessage, PartitionAck, ProducerTransaction } from './kafka/producer.ts';
+import { LedgerUnavailableError, ProducerFencedError, TransientError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { encodeLedgerRecord, slotTransactionalId, type LedgerRecord, type RunReport } from './run-ledger.ts';
 import type { LoadedSchema, OrderEvent } from './schema/order-event.ts';
@@ -35,7 +36,9 @@ export interface SendRequest {
 }
 
 /** A run of one slot: produced at most once, whatever the attempt or the execution. */
-export interface RunRequest extends SendRequest {
+export interface RunRequest extends Omit<SendRequest, 'events'> {
+  /** The slot's events, generated afresh for each try (a restarted transaction sends them again). */
+  events: () => Iterable<unknown> | AsyncIterable<unknown>;
   slot: {
     /** The ledger key (src/run-ledger.ts slotKey). */
     key: string;
@@ -66,7 +69,10 @@ export interface OrderEventSenderDeps {
     Config['kafka'],
     'topic' | 'dlqTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes' | 'transactionalIdPrefix'
   > &
-    Pick<Config['registry'], 'subject' | 'dlqSubject'>;
+    Pick<Config['registry'], 'subject' | 'dlqSubject'> & {
+      /** Transient Kafka failures a run's transaction is restarted after, before the attempt fails. */
+      transactionRestarts: number;
+    };
   producer: EventProducer;
   schemaIds: SchemaIds;
   orderEventSchema: LoadedSchema;
@@ -113,7 +119,8 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
   async function produceAll(
     tx: ProducerTransaction,
     prepared: Prepared,
-    request: SendRequest,
+    request: Omit<SendRequest, 'events'>,
+    events: SendRequest['events'],
     slot?: RunRequest['slot'],
   ): Promise<DeliveryReport> {
     const ranges = new Map<number, PartitionRange>();
@@ -150,7 +157,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
     };
     let batch = emptyBatch();
-    for await (const event of request.events) {
+    for await (const event of events) {
       encoder.encode(batch, event, prepared, request.run);
       if (batch.main.length + batch.dlq.length >= config.batchMaxMessages || batch.bytes >= config.batchMaxBytes) {
         await ship(batch);
@@ -168,7 +175,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
     return reportNow();
   }
 
-  const logProduced = (report: DeliveryReport, request: SendRequest) =>
+  const logProduced = (report: DeliveryReport, request: Pick<SendRequest, 'run'>) =>
     logger.info('events produced', {
       topic: report.topic,
       acknowledged: report.acknowledged,
@@ -186,7 +193,9 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
         timeoutMs: ONE_OFF_TRANSACTION_TIMEOUT_MS,
         ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
       };
-      const report = await producer.inTransaction(transaction, (tx) => produceAll(tx, prepared, request));
+      const report = await producer.inTransaction(transaction, (tx) =>
+        produceAll(tx, prepared, request, request.events),
+      );
       logProduced(report, request);
       return report;
     },
@@ -201,11 +210,13 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       };
       // The transaction is open, so every earlier producer of this slot is fenced: what the
       // ledger says now cannot change under us, and deciding on it is safe.
-      const outcome = await producer.inTransaction(transaction, async (tx): Promise<RunOutcome> => {
-        const record = await producer.ledger(slot.ledgerTopic).lookup(slot.key);
-        if (record) return { status: 'already-produced', record };
-        return { status: 'produced', report: await produceAll(tx, prepared, request, slot) };
-      });
+      const once = () =>
+        producer.inTransaction(transaction, async (tx): Promise<RunOutcome> => {
+          const record = await producer.ledger(slot.ledgerTopic).lookup(slot.key);
+          if (record) return { status: 'already-produced', record };
+          return { status: 'produced', report: await produceAll(tx, prepared, request, request.events(), slot) };
+        });
+      const outcome = await withRestarts(once, config.transactionRestarts, logger, slot.key, request.throwIfCancelled);
       if (outcome.status === 'produced') logProduced(outcome.report, request);
       else logger.info('slot already produced; nothing sent', { slot: slot.key, by: outcome.record.workflowId });
       return outcome;
@@ -214,6 +225,43 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
 }
 
 const emptyBatch = (): Batch => ({ main: [], dlq: [], bytes: 0 });
+
+/**
+ * Runs a slot's transaction again after a transient Kafka failure (a leader or coordinator that
+ * moved, too few replicas in sync), up to `restarts` times with a growing pause. Each try is a new
+ * producer with the slot's id (fenced, ledger-checked, resent from the start), exactly as a new
+ * attempt would be, without spending one of Temporal's attempts on a blip.
+ */
+async function withRestarts<T>(
+  once: () => Promise<T>,
+  restarts: number,
+  logger: Logger,
+  slot: string,
+  throwIfCancelled?: () => void,
+): Promise<T> {
+  for (let restart = 0; ; restart++) {
+    try {
+      return await once();
+    } catch (err) {
+      // Not after a fence: a newer attempt of the slot took over, and restarting would fence it back.
+      const restartable =
+        err instanceof TransientError &&
+        !(err instanceof ProducerFencedError) &&
+        !(err instanceof LedgerUnavailableError);
+      if (!restartable || restart >= restarts) throw err;
+      throwIfCancelled?.();
+      const pauseMs = 250 * 2 ** restart;
+      logger.warn('slot transaction restarted after a transient Kafka failure', {
+        slot,
+        restart: restart + 1,
+        of: restarts,
+        pauseMs,
+        error: err,
+      });
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+}
 
 /** Validation, wire-format encoding and dead-lettering of single events into a batch. */
 function createBatchEncoder(deps: OrderEventSenderDeps, now: () => number) {

@@ -1,7 +1,9 @@
-// Health check for the local broker: a real Metadata round trip, bounded by timeouts.
+// Health check for one local broker: a real Metadata round trip, bounded by timeouts, that also
+// sees the expected number of brokers in the cluster (argument 2, default 1).
 import { Kafka, logLevel } from 'kafkajs';
 
 const broker = process.argv[2] ?? '127.0.0.1:9092';
+const expected = Number(process.argv[3] ?? 1);
 const kafka = new Kafka({
   clientId: 'stack-health',
   brokers: [broker],
@@ -14,7 +16,9 @@ const admin = kafka.admin();
 try {
   await admin.connect();
   const cluster = await admin.describeCluster();
-  if (cluster.brokers.length === 0) throw new Error('no brokers in metadata');
+  if (cluster.brokers.length < expected) {
+    throw new Error(`${cluster.brokers.length} of ${expected} brokers in the cluster metadata`);
+  }
   console.log(`kafka ok: cluster ${cluster.clusterId}, controller ${cluster.controller}`);
 } catch (err) {
   console.error(`kafka unhealthy at ${broker}: ${err.message}`);

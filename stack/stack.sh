@@ -8,7 +8,18 @@
 # environment; "down" stops only pids recorded here that still carry that marker.
 source "$(dirname "$0")/lib.sh"
 
-SERVICES=(secrets kafka registry temporal)
+# Kafka runs as one node ("kafka") or, with STACK_KAFKA_BROKERS=3, as a three-node KRaft cluster
+# ("kafka-1".."kafka-3", each broker + controller). The mode last brought up is remembered, so
+# status, down and env need no setting.
+MODE_FILE="$STATE/kafka-brokers"
+KAFKA_BROKERS="${STACK_KAFKA_BROKERS:-$(cat "$MODE_FILE" 2>/dev/null || echo 1)}"
+case "$KAFKA_BROKERS" in
+  1) KAFKA_NODES=(kafka) ;;
+  3) KAFKA_NODES=(kafka-1 kafka-2 kafka-3) ;;
+  *) echo "[stack] ERROR: STACK_KAFKA_BROKERS must be 1 or 3, got '$KAFKA_BROKERS'" >&2; exit 2 ;;
+esac
+ALL_KAFKA=(kafka kafka-1 kafka-2 kafka-3)
+SERVICES=(secrets "${KAFKA_NODES[@]}" registry temporal)
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 DATA="$STATE/data"
@@ -16,9 +27,23 @@ TLS="$STATE/tls"
 CREDS="$STATE/credentials.env"
 HEALTH_TIMEOUT="${STACK_HEALTH_TIMEOUT:-120}"
 
+# Node n of the cluster (1 for the single node) listens on the base ports + 100 × (n - 1).
+node_of() { [[ "$1" == kafka ]] && echo 1 || echo "${1#kafka-}"; }
+node_port() { echo $(($1 + 100 * ($(node_of "$2") - 1))); }
+sasl_bootstrap() {
+  local n out=()
+  for n in "${KAFKA_NODES[@]}"; do out+=("127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$n")"); done
+  (IFS=,; echo "${out[*]}")
+}
+plaintext_bootstrap() {
+  local n out=()
+  for n in "${KAFKA_NODES[@]}"; do out+=("127.0.0.1:$(node_port "$KAFKA_PORT" "$n")"); done
+  (IFS=,; echo "${out[*]}")
+}
+
 address_of() {
   case "$1" in
-    kafka) echo "127.0.0.1:$KAFKA_PORT (PLAINTEXT), 127.0.0.1:$KAFKA_SASL_PORT (SASL_SSL)" ;;
+    kafka*) echo "127.0.0.1:$(node_port "$KAFKA_PORT" "$1") (PLAINTEXT), 127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$1") (SASL_SSL)" ;;
     registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
     temporal) echo "127.0.0.1:$TEMPORAL_PORT, UI http://127.0.0.1:$TEMPORAL_UI_PORT" ;;
     secrets) echo "http://127.0.0.1:$SECRETS_PORT" ;;
@@ -28,7 +53,7 @@ address_of() {
 # The settings (see lib.sh) holding each service's ports.
 port_settings_of() {
   case "$1" in
-    kafka) echo "STACK_KAFKA_PORT STACK_KAFKA_SASL_PORT STACK_KAFKA_CONTROLLER_PORT" ;;
+    kafka*) echo "STACK_KAFKA_PORT STACK_KAFKA_SASL_PORT STACK_KAFKA_CONTROLLER_PORT" ;;
     registry) echo "STACK_REGISTRY_PORT STACK_REGISTRY_MANAGEMENT_PORT" ;;
     temporal) echo "STACK_TEMPORAL_PORT STACK_TEMPORAL_UI_PORT" ;;
     secrets) echo "STACK_SECRETS_PORT" ;;
@@ -52,9 +77,11 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 launch() {
   local name="$1"
   shift
-  local setting
+  local setting port
   for setting in $(port_settings_of "$name"); do
-    port_in_use "${!setting}" && die "$name: port ${!setting} on 127.0.0.1 is already in use by a process this stack did not start. Stop that process, or set $setting to a free port."
+    port="${!setting}"
+    [[ "$name" == kafka* ]] && port="$(node_port "$port" "$name")"
+    port_in_use "$port" && die "$name: port $port on 127.0.0.1 is already in use by a process this stack did not start. Stop that process, or set $setting to a free port."
   done
   mkdir -p "$PIDS" "$LOGS"
   printf '\n=== %s starting %s ===\n' "$(date -u +%FT%TZ)" "$name" >>"$LOGS/$name.log"
@@ -85,8 +112,9 @@ stop_service() {
 # --- health checks: each is a real request with a timeout ----------------------------
 
 health_kafka() {
-  node "$ROOT/stack/kafka-health.mjs" "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+  node "$ROOT/stack/kafka-health.mjs" "127.0.0.1:$(node_port "$KAFKA_PORT" "${1:-kafka}")" "${#KAFKA_NODES[@]}" >/dev/null 2>&1
 }
+health_of() { if [[ "$1" == kafka* ]]; then health_kafka "$1"; else "health_$1"; fi; }
 health_registry() {
   curl -fsS -m 5 "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects" 2>/dev/null | grep -q '^\['
 }
@@ -103,7 +131,7 @@ health_secrets() {
 
 wait_healthy() {
   local name="$1" deadline=$((SECONDS + HEALTH_TIMEOUT))
-  until "health_$name"; do
+  until health_of "$name"; do
     if ! is_running "$name"; then
       tail -n 40 "$LOGS/$name.log" >&2 || true
       die "$name exited during start-up; the tail of $LOGS/$name.log is above"
@@ -150,15 +178,22 @@ ensure_tls() {
 
 # --- services -------------------------------------------------------------------------
 
-start_kafka() {
-  local conf="$STATE/kafka"
-  mkdir -p "$conf" "$DATA/kafka"
+start_kafka_node() {
+  local name="$1" n conf="$STATE/$1" data="$DATA/$1" voters="" i heap
+  n="$(node_of "$name")"
+  mkdir -p "$conf" "$data"
+  for ((i = 1; i <= ${#KAFKA_NODES[@]}; i++)); do
+    voters+="${voters:+,}$i@127.0.0.1:$((KAFKA_CONTROLLER_PORT + 100 * (i - 1)))"
+  done
+  # Cluster mode is sized as production clusters are: replication 3, two in sync to acknowledge.
+  local rf=1 isr=1 heap="-Xms256m -Xmx1g"
+  if ((${#KAFKA_NODES[@]} == 3)); then rf=3 isr=2 heap="-Xms128m -Xmx512m"; fi
   cat >"$conf/server.properties" <<PROPS_EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT
+node.id=$n
+controller.quorum.voters=$voters
+listeners=PLAINTEXT://127.0.0.1:$(node_port "$KAFKA_PORT" "$name"),SASL_SSL://127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$name"),CONTROLLER://127.0.0.1:$(node_port "$KAFKA_CONTROLLER_PORT" "$name")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(node_port "$KAFKA_PORT" "$name"),SASL_SSL://127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$name")
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
@@ -168,14 +203,17 @@ ssl.keystore.type=PKCS12
 ssl.keystore.location=$TLS/broker.p12
 ssl.keystore.password=$TLS_STORE_PASSWORD
 ssl.key.password=$TLS_STORE_PASSWORD
-log.dirs=$DATA/kafka
+log.dirs=$data
 num.partitions=1
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+default.replication.factor=$rf
+min.insync.replicas=$isr
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$rf
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 PROPS_EOF
   chmod 600 "$conf/server.properties"
@@ -192,16 +230,25 @@ logger.apache.name=org.apache.kafka
 logger.apache.level=WARN
 LOG_EOF
   local cp="$KAFKA_HOME/libs/*"
-  if [[ ! -f "$DATA/kafka/meta.properties" ]]; then
-    say "kafka: formatting a new KRaft log directory"
+  if [[ ! -f "$data/meta.properties" ]]; then
+    say "$name: formatting a new KRaft log directory"
     "$JAVA" -cp "$cp" -Dlog4j2.configurationFile="$conf/log4j2.properties" kafka.tools.StorageTool \
-      format --cluster-id "$("$JAVA" -cp "$cp" kafka.tools.StorageTool random-uuid 2>/dev/null)" \
-      --config "$conf/server.properties" >>"$LOGS/kafka.log" 2>&1 ||
-      { tail -n 20 "$LOGS/kafka.log" >&2; die "kafka: formatting $DATA/kafka failed"; }
+      format --cluster-id "$(cluster_id)" --config "$conf/server.properties" >>"$LOGS/$name.log" 2>&1 ||
+      { tail -n 20 "$LOGS/$name.log" >&2; die "$name: formatting $data failed"; }
   fi
-  launch kafka "$JAVA" -Xms256m -Xmx1g -cp "$cp" -Dlog4j2.configurationFile="$conf/log4j2.properties" \
+  # shellcheck disable=SC2086
+  launch "$name" "$JAVA" $heap -cp "$cp" -Dlog4j2.configurationFile="$conf/log4j2.properties" \
     kafka.Kafka "$conf/server.properties"
 }
+
+# One cluster id per mode, shared by the nodes of the cluster.
+cluster_id() {
+  local file="$STATE/kafka-cluster-id-${#KAFKA_NODES[@]}"
+  [[ -f "$file" ]] || "$JAVA" -cp "$KAFKA_HOME/libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null >"$file"
+  cat "$file"
+}
+
+start_service() { if [[ "$1" == kafka* ]]; then start_kafka_node "$1"; else "start_$1"; fi; }
 
 start_registry() {
   mkdir -p "$DATA/registry"
@@ -229,7 +276,7 @@ start_secrets() {
 
 seed_secrets() {
   STACK_SECRETS_ENDPOINT="http://127.0.0.1:$SECRETS_PORT" \
-    KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_SASL_PORT" \
+    KAFKA_BOOTSTRAP="$(sasl_bootstrap)" \
     REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
     KAFKA_API_KEY="$KAFKA_API_KEY" KAFKA_API_SECRET="$KAFKA_API_SECRET" \
     REGISTRY_API_KEY="$REGISTRY_API_KEY" REGISTRY_API_SECRET="$REGISTRY_API_SECRET" \
@@ -255,12 +302,17 @@ cmd_up() {
   source "$CREDS"
   ensure_tls
   local name started=()
+  # The other mode's brokers hold the same ports: stop them first.
+  for name in "${ALL_KAFKA[@]}"; do
+    [[ " ${KAFKA_NODES[*]} " == *" $name "* ]] || stop_service "$name"
+  done
+  echo "$KAFKA_BROKERS" >"$MODE_FILE"
   for name in "${SERVICES[@]}"; do
     if is_running "$name"; then
       say "$name: already running (pid $(pid_of "$name"))"
     else
       say "$name: starting"
-      "start_$name"
+      start_service "$name"
       started+=("$name")
     fi
   done
@@ -281,7 +333,9 @@ export AWS_ACCESS_KEY_ID=local-stack
 export AWS_SECRET_ACCESS_KEY=local-stack
 export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://127.0.0.1:$SECRETS_PORT
 export KAFKA_SSL_CA_FILE=$TLS/ca.pem
-export KAFKA_PLAINTEXT_BROKERS=127.0.0.1:$KAFKA_PORT
+export KAFKA_PLAINTEXT_BROKERS=$(plaintext_bootstrap)
+export STACK_KAFKA_BROKERS=$KAFKA_BROKERS
+export KAFKA_TOPIC_REPLICATION_FACTOR=${#KAFKA_NODES[@]}
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
 export TEMPORAL_CLI=$TEMPORAL_BIN
@@ -293,9 +347,9 @@ ENV_EOF
 }
 
 cmd_down() {
-  local i
-  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-    stop_service "${SERVICES[$i]}"
+  local i all=(secrets "${ALL_KAFKA[@]}" registry temporal)
+  for ((i = ${#all[@]} - 1; i >= 0; i--)); do
+    stop_service "${all[$i]}"
   done
   say "stack is down"
 }
@@ -306,7 +360,7 @@ cmd_status() {
   for name in "${SERVICES[@]}"; do
     if is_running "$name"; then
       state=running
-      if "health_$name"; then health=healthy; else health=unhealthy; rc=1; fi
+      if health_of "$name"; then health=healthy; else health=unhealthy; rc=1; fi
     else
       state=stopped health=-
       rc=1

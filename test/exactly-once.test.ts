@@ -27,7 +27,7 @@ const newSlot = () => (nextSlot += 300_000);
 function runRequest(app: App, nominalTimeMs: number, count: number, extra: Partial<RunRequest> = {}): RunRequest {
   const key = slotKey(nominalTimeMs);
   return {
-    events: orderEventsForRun(nominalTimeMs, count),
+    events: () => orderEventsForRun(nominalTimeMs, count),
     run: { workflowId: 'wf-test', runId: 'run-test', attempt: 1 },
     slot: {
       key,
@@ -98,7 +98,7 @@ describe('exactly once per slot (engine, real broker)', () => {
     }
     const firstRun = first.sender.produceRun({
       ...runRequest(first, slot, 10),
-      events: stalled(),
+      events: stalled,
       onProgress: (n) => (sentByFirst = n),
     });
     for (let i = 0; i < 100 && sentByFirst < 4; i++) await new Promise((r) => setTimeout(r, 50));

@@ -4,122 +4,35 @@
 // order_id exactly once. Timeouts are shortened through settings so the suite takes minutes.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { orderIdFor } from '../src/activities/order-events-source.ts';
 import type { RunSummary } from '../src/activities/types.ts';
-import type { App } from '../src/app.ts';
-import type { Config } from '../src/config.ts';
-import { createHighWatermarks } from '../src/kafka/high-watermarks.ts';
-import type { OrderEvent } from '../src/schema/order-event.ts';
-import { createTopicsFor, readDecoded, testApp, testConfig } from './support/app.ts';
-import { plaintextKafka, stackPid, uniqueName } from './support/services.ts';
+import { attemptsOf, createFaultKit, midSend } from './support/fault-kit.ts';
+import { stackPid, uniqueName } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
-import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
 const run = promisify(execFile);
-/** Short heartbeat timeout (so a dead or frozen worker is replaced in seconds); every bound within half of it. */
-const FAST = {
-  ACTIVITY_HEARTBEAT_TIMEOUT_MS: '6000',
-  ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: '120000',
-  KAFKA_CONNECTION_TIMEOUT_MS: '3000',
-  KAFKA_REQUEST_TIMEOUT_MS: '3000',
-  KAFKA_SEND_TIMEOUT_MS: '3000',
-  KAFKA_LEDGER_TIMEOUT_MS: '3000',
-  REGISTRY_TIMEOUT_MS: '2000',
-  SECRETS_TIMEOUT_MS: '1000',
-  // Small batches: a 40,000-event run takes a few seconds, long enough to strike mid-send.
-  KAFKA_BATCH_MAX_MESSAGES: '200',
-};
 const EVENTS = 40_000;
 
 let client: Client;
-const workers: WorkerProcess[] = [];
-const apps: App[] = [];
-const table: {
-  scenario: string;
-  expected: number;
-  seen: number;
-  duplicates: number;
-  missing: number;
-  recoverMs: number;
-}[] = [];
-
+let kit: ReturnType<typeof createFaultKit>;
 before(async () => {
   client = await temporalClient();
+  kit = createFaultKit(client, 'artifacts/fault-suite.json');
 });
 after(async () => {
-  await Promise.allSettled(workers.map((w) => w.stop()));
-  await Promise.allSettled(apps.map((a) => a.close()));
+  await kit?.close();
   await client?.connection.close();
-  mkdirSync('artifacts', { recursive: true });
-  writeFileSync('artifacts/fault-suite.json', `${JSON.stringify(table, null, 2)}\n`);
 });
-
-async function scenario(extraEnv: Record<string, string> = {}) {
-  const config = testConfig({ ...FAST, ...extraEnv });
-  await createTopicsFor(config);
-  const app = testApp(config);
-  apps.push(app);
-  const taskQueue = uniqueName('tq-fault');
-  const worker = async (env: Record<string, string> = {}) => {
-    const w = await startWorkerProcess(config, taskQueue, { ...FAST, ...extraEnv, ...env });
-    workers.push(w);
-    return w;
-  };
-  const start = (eventCount = EVENTS) =>
-    client.workflow.start('produceOrderEventsWorkflow', {
-      taskQueue,
-      workflowId: uniqueName('wf-fault'),
-      args: [{ eventCount }],
-    }) as Promise<WorkflowHandle<() => Promise<RunSummary>>>;
-  return { config, app, worker, start };
-}
-
-/** Waits until records of the run are on the events topic, uncommitted: the attempt is mid-send. */
-async function midSend(config: Config): Promise<void> {
-  const marks = createHighWatermarks(plaintextKafka());
-  try {
-    for (let i = 0; i < 400; i++) {
-      const ends = await marks.ends(config.kafka.topic);
-      if ([...ends.values()].reduce((a, b) => a + b, 0) > 0) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('the run never started sending');
-  } finally {
-    await marks.close();
-  }
-}
-
-/** Counts the run's order ids (read_committed) against the ids it must have: each exactly once. */
-async function tally(name: string, app: App, summary: RunSummary, recoverMs: number) {
-  const nominal = Date.parse(summary.nominalTime);
-  const seen = (await readDecoded<OrderEvent>(app, app.config.kafka.topic)).map((r) => String(r.decoded.order_id));
-  const counts = new Map<string, number>();
-  for (const id of seen) counts.set(id, (counts.get(id) ?? 0) + 1);
-  let missing = 0;
-  for (let i = 0; i < summary.eventCount; i++) if (!counts.has(String(orderIdFor(nominal, i)))) missing++;
-  const duplicates = seen.length - counts.size;
-  table.push({ scenario: name, expected: summary.eventCount, seen: seen.length, duplicates, missing, recoverMs });
-  assert.equal(duplicates, 0, `${name}: ${duplicates} duplicate events`);
-  assert.equal(missing, 0, `${name}: ${missing} missing events`);
-  assert.equal(seen.length, summary.eventCount);
-}
-
-async function attemptsOf(handle: WorkflowHandle): Promise<number> {
-  const history = await handle.fetchHistory();
-  return (
-    history.events?.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt ?? 0
-  );
-}
+const scenario = (env?: Record<string, string>) => kit.scenario(env);
+const tally = (...args: Parameters<typeof kit.tally>) => kit.tally(...args);
 
 describe('fault suite (real processes killed and frozen)', () => {
   test('worker killed -9 mid-send; a new worker finishes the run', async () => {
     const s = await scenario();
     const first = await s.worker();
-    const handle = await s.start();
+    const handle = await s.start(EVENTS);
     await midSend(s.config);
     first.signal('SIGKILL');
     const killedAt = Date.now();
@@ -150,7 +63,7 @@ describe('fault suite (real processes killed and frozen)', () => {
     const s = await scenario({ TEMPORAL_MAX_CONCURRENT_ACTIVITIES: '1' });
     const a = await s.worker();
     const b = await s.worker();
-    const handle = await s.start();
+    const handle = await s.start(EVENTS);
     await midSend(s.config);
     const desc = await handle.describe();
     const identity = desc.raw.pendingActivities?.[0]?.lastWorkerIdentity ?? '';
@@ -176,7 +89,7 @@ describe('fault suite (real processes killed and frozen)', () => {
   test('broker killed -9 mid-run and restarted: the run completes, each event once', async () => {
     const s = await scenario();
     await s.worker();
-    const handle = await s.start();
+    const handle = await s.start(EVENTS);
     await midSend(s.config);
     process.kill(stackPid('kafka'), 'SIGKILL');
     const killedAt = Date.now();

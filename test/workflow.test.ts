@@ -224,7 +224,7 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
     const seen: string[] = [];
     const activities = createActivities({
       produceRun: async (req: RunRequest) => {
-        for await (const e of req.events) seen.push(String((e as OrderEvent).order_id));
+        for await (const e of req.events()) seen.push(String((e as OrderEvent).order_id));
         const report = {
           topic: 't',
           acknowledged: seen.length,

@@ -68,7 +68,7 @@ export function createActivities(deps: ActivityDeps): ProduceActivities {
     };
     await deps.faults?.('before-send', attempt);
     const outcome = await deps.produceRun({
-      events: orderEventsForRun(input.nominalTimeMs, input.eventCount),
+      events: () => orderEventsForRun(input.nominalTimeMs, input.eventCount),
       run: { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt },
       onProgress: (acknowledged, deadLettered) => Object.assign(progress, { acknowledged, deadLettered }),
       throwIfCancelled: () => {

@@ -1,0 +1,208 @@
+// Failover on the three-broker cluster (STACK_KAFKA_BROKERS=3 npm run stack:up; run with
+// `npm run test:failover`): partition leaders and the transaction coordinator move when a broker
+// dies. Each scenario counts the run's events with a read_committed consumer: every event
+// exactly once, or none for a run that fails. Brokers are killed by their recorded pids and
+// brought back with the stack's own `up`.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, before, describe, test } from 'node:test';
+import type { Client } from '@temporalio/client';
+import { slotKey, slotTransactionalId } from '../../src/run-ledger.ts';
+import { createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
+import { plaintextKafka, stackPid } from '../support/services.ts';
+import { temporalClient } from '../support/worker.ts';
+
+const run = promisify(execFile);
+const BROKERS = [1, 2, 3] as const;
+
+let client: Client;
+let kit: ReturnType<typeof createFaultKit>;
+before(async () => {
+  assert.equal(
+    process.env['STACK_KAFKA_BROKERS'],
+    '3',
+    'the failover suite needs the three-broker cluster: run it with "npm run test:failover"',
+  );
+  client = await temporalClient();
+  kit = createFaultKit(client, 'artifacts/failover-suite.json');
+});
+after(async () => {
+  await bringBack();
+  await kit?.close();
+  await client?.connection.close();
+});
+
+const kill = (node: number, signal: NodeJS.Signals = 'SIGKILL') => process.kill(stackPid(`kafka-${node}`), signal);
+/** Restarts every broker that is not running and waits until each answers (the stack's own `up`). */
+const bringBack = () => run('bash', ['stack/stack.sh', 'up'], { timeout: 240_000 });
+
+async function waitExit(pid: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`pid ${pid} did not exit`);
+}
+
+/** Partition leaders of a topic, by partition. */
+async function leaders(topic: string): Promise<Map<number, number>> {
+  const admin = plaintextKafka().admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return new Map(topics[0]!.partitions.map((p) => [p.partitionId, p.leader]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Waits until every partition of the topics has all three replicas in sync again. */
+async function fullyInSync(topics: string[]): Promise<void> {
+  const admin = plaintextKafka().admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 300; i++) {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.every((t) => t.partitions.every((p) => p.isr.length === 3))) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`replicas of ${topics.join(', ')} did not get back in sync`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Java's String.hashCode, as Kafka uses it to place a transactional id on __transaction_state. */
+function javaHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/** The broker coordinating a transactional id: the leader of its __transaction_state partition. */
+async function coordinatorOf(transactionalId: string): Promise<number> {
+  const states = await leaders('__transaction_state');
+  const partition = (javaHash(transactionalId) & 0x7fffffff) % states.size;
+  return states.get(partition)!;
+}
+
+describe('failover on a three-broker cluster (replication 3, min.insync.replicas 2)', () => {
+  test('the leader of a partition the run writes to killed -9 mid-run, restarted later', async () => {
+    const s = await kit.scenario();
+    const w = await s.worker();
+    const handle = await s.start(40_000);
+    await midSend(s.config);
+    const victim = (await leaders(s.config.kafka.topic)).get(0)!;
+    kill(victim);
+    const killedAt = Date.now();
+    const summary = await handle.result();
+    const recoverMs = Date.now() - killedAt;
+    await bringBack();
+    await kit.tally(
+      `partition leader (broker ${victim}) killed -9 mid-run`,
+      s.app,
+      summary,
+      recoverMs,
+      failuresIn(w.output()),
+    );
+  });
+
+  test("the broker that is the run's transaction coordinator killed -9 mid-run", async () => {
+    const s = await kit.scenario();
+    const w = await s.worker();
+    const handle = await s.start(40_000);
+    const nominal = (await handle.describe()).startTime.getTime();
+    const txId = slotTransactionalId(s.config.kafka.transactionalIdPrefix, s.config.kafka.topic, slotKey(nominal));
+    await midSend(s.config);
+    const victim = await coordinatorOf(txId);
+    kill(victim);
+    const killedAt = Date.now();
+    const summary = await handle.result();
+    const recoverMs = Date.now() - killedAt;
+    await bringBack();
+    await kit.tally(
+      `transaction coordinator (broker ${victim}) killed -9 mid-run`,
+      s.app,
+      summary,
+      recoverMs,
+      failuresIn(w.output()),
+    );
+  });
+
+  test('one broker down for the whole run: the run succeeds with two in sync', async () => {
+    const s = await kit.scenario();
+    const w = await s.worker();
+    kill(3);
+    await waitExit(stackPid('kafka-3'));
+    const started = Date.now();
+    try {
+      const summary = await (await s.start(20_000)).result();
+      assert.equal(summary.acknowledged, 20_000);
+      await kit.tally(
+        'one broker down for the whole run',
+        s.app,
+        summary,
+        Date.now() - started,
+        failuresIn(w.output()),
+      );
+    } finally {
+      await bringBack();
+    }
+  });
+
+  test('two brokers down: attempts fail retryably with nothing visible; the run succeeds once they are back', async () => {
+    const s = await kit.scenario();
+    const w = await s.worker();
+    await fullyInSync([s.config.kafka.topic, s.config.kafka.runsTopic]);
+    kill(2);
+    kill(3);
+    await waitExit(stackPid('kafka-3'));
+    const handle = await s.start(2_000);
+    let failure;
+    for (let i = 0; i < 300 && !failure; i++) {
+      failure = (await handle.describe()).raw.pendingActivities?.[0]?.lastFailure;
+      if (!failure) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(failure, 'an attempt failed while two brokers were down');
+    assert.equal(failure.applicationFailureInfo?.nonRetryable ?? false, false, 'the failure is retryable');
+    const backAt = Date.now();
+    await bringBack();
+    const summary = await handle.result();
+    await kit.tally(
+      'two brokers down, back within the retry window',
+      s.app,
+      summary,
+      Date.now() - backAt,
+      failuresIn(w.output()),
+    );
+  });
+
+  test('a rolling restart of every broker during a large run', async () => {
+    const s = await kit.scenario({ KAFKA_BATCH_MAX_MESSAGES: '500' });
+    const w = await s.worker();
+    const topics = [s.config.kafka.topic, s.config.kafka.dlqTopic, s.config.kafka.runsTopic];
+    const handle = await s.start(200_000);
+    await midSend(s.config);
+    const started = Date.now();
+    for (const node of BROKERS) {
+      const pid = stackPid(`kafka-${node}`);
+      kill(node, 'SIGTERM'); // a controlled shutdown: leadership moves off the broker first
+      await waitExit(pid);
+      await bringBack();
+      await fullyInSync(topics);
+    }
+    const summary = await handle.result();
+    await kit.tally(
+      'rolling restart of all three brokers',
+      s.app,
+      summary,
+      Date.now() - started,
+      failuresIn(w.output()),
+    );
+  });
+});
