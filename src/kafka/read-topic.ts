@@ -47,7 +47,10 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
     position.set(payload.partition, Math.max(position.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
     check();
   });
-  consumer.on(consumer.events.CRASH, ({ payload }) => crashed(payload.error));
+  // kafkajs restarts the consumer itself after a retriable crash (a coordinator still loading).
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) crashed(payload.error);
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
