@@ -16,6 +16,7 @@ import { decodeLedgerRecord, type LedgerRecord, type RunLedger } from '../run-le
 import { withTimeout } from '../timeout.ts';
 import { toProducerError } from './errors.ts';
 import { createHighWatermarks } from './high-watermarks.ts';
+import { deleteGroup, trackReadProgress, type ReadProgress } from './read-progress.ts';
 
 export interface LedgerIndex extends RunLedger {
   close(): Promise<void>;
@@ -29,41 +30,22 @@ export interface LedgerIndexDeps {
   logger: Logger;
 }
 
-interface Waiter {
-  done: () => boolean;
-  resolve: () => void;
-}
-
 export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
   const { kafka, topic, timeoutMs, logger } = deps;
   const marks = createHighWatermarks(kafka);
   const groupId = `order-events-ledger-${randomUUID()}`;
   const entries = new Map<string, Buffer | null>();
-  /** Per partition: every offset below this has been read (records, aborted data, markers). */
-  const position = new Map<number, number>();
-  let waiters: Waiter[] = [];
   let consumer: Consumer | undefined;
+  let progress: ReadProgress | undefined;
   let starting: Promise<void> | undefined;
   let broken = false;
   let lastCrash: unknown;
 
-  const wake = () => {
-    waiters = waiters.filter((w) => {
-      if (!w.done()) return true;
-      w.resolve();
-      return false;
-    });
-  };
-
   async function start(): Promise<void> {
     const c = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
     consumer = c;
+    progress = trackReadProgress(c);
     broken = false;
-    c.on(c.events.END_BATCH_PROCESS, ({ payload }) => {
-      const next = Number(payload.lastOffset) + 1;
-      if (next > (position.get(payload.partition) ?? 0)) position.set(payload.partition, next);
-      wake();
-    });
     c.on(c.events.CRASH, ({ payload }) => {
       lastCrash = payload.error;
       if (payload.restart) return;
@@ -94,35 +76,20 @@ export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
     return starting;
   }
 
-  /** The offsets the ledger must be read up to: its end (open transactions included) when the lookup began. */
-  const endOffsets = () => marks.ends(topic);
-
-  function readUpTo(target: Map<number, number>): Promise<void> {
-    const done = () => [...target].every(([p, end]) => (position.get(p) ?? 0) >= end);
-    if (done()) return Promise.resolve();
-    return new Promise((resolve) => waiters.push({ done, resolve }));
-  }
-
-  function behind(target: Map<number, number>): string {
-    return [...target]
-      .filter(([p, end]) => (position.get(p) ?? 0) < end)
-      .map(([p, end]) => `partition ${p} read to ${position.get(p) ?? 0} of ${end}`)
-      .join(', ');
-  }
-
   async function lookup(key: string): Promise<LedgerRecord | undefined> {
     const deadline = Date.now() + timeoutMs;
     const left = () => Math.max(1, deadline - Date.now());
     let target: Map<number, number> | undefined;
     try {
       await withTimeout(started(), left(), `starting the run ledger reader on ${topic}`);
-      target = await withTimeout(endOffsets(), left(), `reading the end offsets of ${topic}`);
-      await withTimeout(readUpTo(target), left(), `reading the run ledger ${topic} to its end`);
+      // The ledger's end (open transactions included) when the lookup began.
+      target = await withTimeout(marks.ends(topic), left(), `reading the end offsets of ${topic}`);
+      await withTimeout(progress!.reached(target), left(), `reading the run ledger ${topic} to its end`);
     } catch (err) {
       // A refusal retrying cannot fix (no read access to the ledger, say) is reported as such.
       const refused = toProducerError(lastCrash ?? err, `reading the run ledger ${topic}`);
       if (!refused.retryable) throw refused;
-      const why = target ? behind(target) : refused.message;
+      const why = target && progress ? progress.behind(target) : refused.message;
       throw new LedgerUnavailableError(
         `could not tell whether this slot was already produced: the run ledger ${topic} was not read to its end ` +
           `within ${timeoutMs} ms (${why}); an open transaction on the ledger or a slow broker holds it back`,
@@ -146,12 +113,7 @@ export function createLedgerIndex(deps: LedgerIndexDeps): LedgerIndex {
       await marks.close();
       if (!c) return;
       await c.disconnect().catch(() => undefined);
-      const admin = kafka.admin();
-      await admin
-        .connect()
-        .then(() => admin.deleteGroups([groupId]))
-        .catch(() => undefined)
-        .finally(() => admin.disconnect().catch(() => undefined));
+      await deleteGroup(kafka, groupId);
     },
   };
 }

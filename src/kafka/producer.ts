@@ -6,12 +6,12 @@
 // a slot's id is the same in every attempt and every process, so starting the transaction fences
 // every earlier producer of the slot before the caller decides anything (src/run-ledger.ts).
 import type { Config } from '../config.ts';
-import { AuthenticationError, TopicNotFoundError } from '../errors.ts';
+import { TopicNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RunLedger } from '../run-ledger.ts';
 import type { CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
-import { createSharedClient } from './shared-client.ts';
+import { createSharedClient, withRotation } from './shared-client.ts';
 import { openTransaction, type TransactionOptions } from './transaction.ts';
 
 export type { TransactionOptions } from './transaction.ts';
@@ -63,23 +63,12 @@ export function createKafkaProducer(deps: {
   const partitionCache = new Map<string, number>();
   const running = new Set<Promise<unknown>>();
 
-  async function open(options: TransactionOptions) {
-    try {
-      return await openTransaction((await shared.get()).kafka, config, options, logger);
-    } catch (err) {
-      if (!(err instanceof AuthenticationError)) throw err;
-      // Rotation: the secret may have changed since the shared client was built.
-      await shared.rotate();
-      try {
-        return await openTransaction((await shared.get()).kafka, config, options, logger);
-      } catch (retryErr) {
-        if (retryErr instanceof AuthenticationError) {
-          throw new AuthenticationError(`${retryErr.message} (also after re-reading the secret)`);
-        }
-        throw retryErr;
-      }
-    }
-  }
+  // The secret may have been rotated since the shared client was built.
+  const open = (options: TransactionOptions) =>
+    withRotation(
+      async () => openTransaction((await shared.get()).kafka, config, options, logger),
+      () => shared.rotate(),
+    );
 
   return {
     async partitionCounts(topics) {

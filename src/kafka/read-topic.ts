@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { OperationTimeoutError } from '../errors.ts';
 import { withTimeout } from '../timeout.ts';
 import { createHighWatermarks } from './high-watermarks.ts';
+import { deleteGroup, trackReadProgress } from './read-progress.ts';
 import { registerSnappyCodec } from './snappy-codec.ts';
 
 export interface ReadRecord {
@@ -33,24 +34,14 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
   const groupId = `order-events-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, maxWaitTimeInMs: 250 });
   const records: ReadRecord[] = [];
-  const position = new Map<number, number>();
-  let reached: () => void = () => undefined;
-  let crashed: (err: Error) => void = () => undefined;
-  const done = new Promise<void>((resolve, reject) => {
-    reached = resolve;
-    crashed = reject;
-  });
-  const check = () => {
-    if ([...target].every(([p, end]) => (position.get(p) ?? 0) >= end)) reached();
-  };
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    position.set(payload.partition, Math.max(position.get(payload.partition) ?? 0, Number(payload.lastOffset) + 1));
-    check();
-  });
+  const progress = trackReadProgress(consumer);
   // kafkajs restarts the consumer itself after a retriable crash (a coordinator still loading).
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) crashed(payload.error);
-  });
+  const crashed = new Promise<never>((_, reject) =>
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) reject(payload.error);
+    }),
+  );
+  crashed.catch(() => undefined); // surfaced by the race below, not as an unhandled rejection
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -68,25 +59,17 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
         });
       },
     });
-    const behind = () =>
-      [...target]
-        .filter(([p, end]) => (position.get(p) ?? 0) < end)
-        .map(([p, end]) => `partition ${p} at ${position.get(p) ?? 0} of ${end}`)
-        .join(', ');
+    const done = Promise.race([progress.reached(target), crashed]);
     await withTimeout(done, timeoutMs, `reading ${topic} to its end`).catch((err: Error) => {
       if (!(err instanceof OperationTimeoutError)) throw err;
-      throw new Error(`${err.message} (${behind()}; an open transaction holds read_committed readers back)`, {
+      const behind = progress.behind(target);
+      throw new Error(`${err.message} (${behind}; an open transaction holds read_committed readers back)`, {
         cause: err,
       });
     });
   } finally {
     await consumer.disconnect().catch(() => undefined);
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(() => admin.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => admin.disconnect().catch(() => undefined));
+    await deleteGroup(kafka, groupId);
   }
   return records;
 }

@@ -27,6 +27,27 @@ export interface SharedClient {
   close(): Promise<void>;
 }
 
+/**
+ * Runs `work`; when Kafka refuses the credentials, lets `rotate` drop the cached secret (it may
+ * have been rotated) and runs `work` once more. A second refusal is final.
+ */
+export async function withRotation<T>(work: () => Promise<T>, rotate: () => unknown): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof AuthenticationError)) throw err;
+    await rotate();
+    try {
+      return await work();
+    } catch (retryErr) {
+      if (retryErr instanceof AuthenticationError) {
+        throw new AuthenticationError(`${retryErr.message} (also after re-reading the secret)`);
+      }
+      throw retryErr;
+    }
+  }
+}
+
 export function createSharedClient(deps: {
   config: Config['kafka'];
   credentials: CredentialSource;
@@ -53,26 +74,13 @@ export function createSharedClient(deps: {
     return { kafka, admin, ledgers: new Map() };
   }
 
-  async function connect(): Promise<Shared> {
-    try {
-      return await connectOnce();
-    } catch (err) {
-      if (!(err instanceof AuthenticationError)) throw err;
-      logger.warn('kafka refused the cached credentials; re-reading the secret once');
-      credentials.invalidate('kafka');
-      try {
-        return await connectOnce();
-      } catch (retryErr) {
-        if (retryErr instanceof AuthenticationError) {
-          throw new AuthenticationError(`${retryErr.message} (also after re-reading the secret)`);
-        }
-        throw retryErr;
-      }
-    }
-  }
+  const rereadSecret = () => {
+    logger.warn('kafka refused the cached credentials; re-reading the secret once');
+    credentials.invalidate('kafka');
+  };
 
   function get(): Promise<Shared> {
-    connecting ??= connect();
+    connecting ??= withRotation(connectOnce, rereadSecret);
     connecting.catch(() => (connecting = undefined));
     return connecting;
   }
@@ -89,8 +97,7 @@ export function createSharedClient(deps: {
   return {
     get,
     async rotate() {
-      logger.warn('kafka refused the cached credentials; re-reading the secret once');
-      credentials.invalidate('kafka');
+      rereadSecret();
       await reset();
     },
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { slotKey, slotTransactionalId } from '../../src/run-ledger.ts';
 import { createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
 import { plaintextKafka, stackPid } from '../support/services.ts';
@@ -18,6 +18,7 @@ const BROKERS = [1, 2, 3] as const;
 
 let client: Client;
 let kit: ReturnType<typeof createFaultKit>;
+type Scenario = Awaited<ReturnType<typeof kit.scenario>>;
 before(async () => {
   assert.equal(
     process.env['STACK_KAFKA_BROKERS'],
@@ -92,47 +93,31 @@ async function coordinatorOf(transactionalId: string): Promise<number> {
 }
 
 describe('failover on a three-broker cluster (replication 3, min.insync.replicas 2)', () => {
-  test('the leader of a partition the run writes to killed -9 mid-run, restarted later', async () => {
+  /** A 40,000-event run whose `victim` broker is killed -9 once it is mid-send, restarted after the result. */
+  async function killMidRun(what: string, victimOf: (s: Scenario, handle: WorkflowHandle) => Promise<number>) {
     const s = await kit.scenario();
     const w = await s.worker();
     const handle = await s.start(40_000);
     await midSend(s.config);
-    const victim = (await leaders(s.config.kafka.topic)).get(0)!;
+    const victim = await victimOf(s, handle);
     kill(victim);
     const killedAt = Date.now();
     const summary = await handle.result();
     const recoverMs = Date.now() - killedAt;
     await bringBack();
-    await kit.tally(
-      `partition leader (broker ${victim}) killed -9 mid-run`,
-      s.app,
-      summary,
-      recoverMs,
-      failuresIn(w.output()),
-    );
-  });
+    await kit.tally(`${what} (broker ${victim}) killed -9 mid-run`, s.app, summary, recoverMs, failuresIn(w.output()));
+  }
 
-  test("the broker that is the run's transaction coordinator killed -9 mid-run", async () => {
-    const s = await kit.scenario();
-    const w = await s.worker();
-    const handle = await s.start(40_000);
-    const nominal = (await handle.describe()).startTime.getTime();
-    const txId = slotTransactionalId(s.config.kafka.transactionalIdPrefix, s.config.kafka.topic, slotKey(nominal));
-    await midSend(s.config);
-    const victim = await coordinatorOf(txId);
-    kill(victim);
-    const killedAt = Date.now();
-    const summary = await handle.result();
-    const recoverMs = Date.now() - killedAt;
-    await bringBack();
-    await kit.tally(
-      `transaction coordinator (broker ${victim}) killed -9 mid-run`,
-      s.app,
-      summary,
-      recoverMs,
-      failuresIn(w.output()),
-    );
-  });
+  test('the leader of a partition the run writes to killed -9 mid-run, restarted later', () =>
+    killMidRun('partition leader', async (s) => (await leaders(s.config.kafka.topic)).get(0)!));
+
+  test("the broker that is the run's transaction coordinator killed -9 mid-run", () =>
+    killMidRun('transaction coordinator', async (s, handle) => {
+      const nominal = (await handle.describe()).startTime.getTime();
+      return coordinatorOf(
+        slotTransactionalId(s.config.kafka.transactionalIdPrefix, s.config.kafka.topic, slotKey(nominal)),
+      );
+    }));
 
   test('one broker down for the whole run: the run succeeds with two in sync', async () => {
     const s = await kit.scenario();
