@@ -30,6 +30,7 @@ const schema = z.object({
   SECRETS_CACHE_TTL_MS: ms(0).default(300_000),
   SECRETS_TIMEOUT_MS: ms(100).default(5_000),
 
+  KAFKA_CLIENT: z.enum(['kafkajs', 'librdkafka'], { error: 'expected kafkajs or librdkafka' }).default('kafkajs'),
   KAFKA_CLIENT_ID: name.default('order-events-producer'),
   KAFKA_SSL_CA_FILE: file.optional(),
   KAFKA_TOPIC: name.default('order-events'),
@@ -97,6 +98,8 @@ export interface Config {
     timeoutMs: number;
   };
   kafka: {
+    /** The producer backend: kafkajs (default) or librdkafka (@confluentinc/kafka-javascript). */
+    client: Env['KAFKA_CLIENT'];
     clientId: string;
     caFile: string | undefined;
     topic: string;
@@ -176,6 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.SECRETS_TIMEOUT_MS,
     },
     kafka: {
+      client: e.KAFKA_CLIENT,
       clientId: e.KAFKA_CLIENT_ID,
       caFile: e.KAFKA_SSL_CA_FILE,
       topic: e.KAFKA_TOPIC,

@@ -13,17 +13,11 @@ import type { SchemaIds } from './schema/schema-ids.ts';
 import { validate } from './schema/validate.ts';
 import { encodeWireFormat } from './schema/wire-format.ts';
 
-export interface PartitionRange {
-  partition: number;
-  firstOffset: number;
-  lastOffset: number;
-  count: number;
-}
+/** One partition's records of a run: their count, and their offsets where the backend learns them. */
+export type PartitionRange = RunReport['partitions'][number];
 
-/** A report whose offsets are all known (what the broker acknowledged in this attempt). */
-export interface DeliveryReport extends RunReport {
-  partitions: PartitionRange[];
-}
+/** What this attempt produced (the kafkajs backend knows every offset; librdkafka reports none). */
+export type DeliveryReport = RunReport;
 
 export interface SendRequest {
   /** The events, generated lazily: only one batch is held in memory at a time. */
@@ -355,14 +349,20 @@ function recordRanges(
     if (ack.topic !== topic) continue;
     const count = counts.get(ack.partition) ?? 0;
     if (count === 0) continue;
-    const last = ack.baseOffset + count - 1;
+    // A backend that does not learn offsets (librdkafka) leaves them null: counts stay exact.
+    const first = ack.baseOffset;
+    const last = first === null ? null : first + count - 1;
     const range = ranges.get(ack.partition);
-    if (range) {
-      range.firstOffset = Math.min(range.firstOffset, ack.baseOffset);
-      range.lastOffset = Math.max(range.lastOffset, last);
-      range.count += count;
+    if (!range) {
+      ranges.set(ack.partition, { partition: ack.partition, firstOffset: first, lastOffset: last, count });
+      continue;
+    }
+    range.count += count;
+    if (first === null || last === null || range.firstOffset === null || range.lastOffset === null) {
+      range.firstOffset = range.lastOffset = null;
     } else {
-      ranges.set(ack.partition, { partition: ack.partition, firstOffset: ack.baseOffset, lastOffset: last, count });
+      range.firstOffset = Math.min(range.firstOffset, first);
+      range.lastOffset = Math.max(range.lastOffset, last);
     }
   }
 }

@@ -44,6 +44,8 @@ async function main(): Promise<void> {
   const app = createApp(config, { logger });
   let connection: NativeConnection | undefined;
   try {
+    // A backend that cannot run here (librdkafka not built) stops the worker now, not every run.
+    await app.producer.ready();
     connection = await NativeConnection.connect({
       address: config.temporal.address,
       tls: temporalTls(config.temporal),
@@ -66,6 +68,7 @@ async function main(): Promise<void> {
       address: config.temporal.address,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
+      kafkaClient: app.producer.client,
     });
     // The run ledger is read once now, so the first run does not pay for it (not fatal: lookups retry).
     app.producer

@@ -26,6 +26,7 @@ import {
   testApp,
   testConfig,
 } from './support/app.ts';
+import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { kafkaLibs, plaintextKafka, readSecretJson, stackPid, uniqueName } from './support/services.ts';
 
 const apps: App[] = [];
@@ -38,7 +39,7 @@ after(async () => {
   await Promise.allSettled(apps.map((a) => a.close()));
 });
 
-describe('produceEvents engine', () => {
+describeEachKafkaClient('produceEvents engine', (client) => {
   test('round trip: every event lands once, keyed by order_id, and decodes with the registry schema', async () => {
     const config = testConfig();
     await createTopicsFor(config);
@@ -68,8 +69,15 @@ describe('produceEvents engine', () => {
     );
     for (const range of report.partitions) {
       const offsets = records.filter((r) => r.partition === range.partition).map((r) => Number(r.offset));
-      assert.equal(Math.min(...offsets), range.firstOffset);
-      assert.equal(Math.max(...offsets), range.lastOffset);
+      assert.equal(offsets.length, range.count, `partition ${range.partition}`);
+      if (client === 'kafkajs') {
+        assert.equal(Math.min(...offsets), range.firstOffset);
+        assert.equal(Math.max(...offsets), range.lastOffset);
+      } else {
+        // librdkafka reports failed records only (a callback per record halves throughput): no offsets.
+        assert.equal(range.firstOffset, null);
+        assert.equal(range.lastOffset, null);
+      }
     }
   });
 

@@ -2,7 +2,7 @@
 // a ledger read that fails closed, the ledger topic's settings, and Kafka errors that retrying
 // cannot fix. (The same properties with real processes killed: test/faults.test.ts.)
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { after, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { App } from '../src/app.ts';
 import { orderEventsForRun } from '../src/activities/order-events-source.ts';
@@ -12,6 +12,7 @@ import type { RunRequest } from '../src/order-event-sender.ts';
 import { encodeLedgerRecord, slotKey, type LedgerRecord } from '../src/run-ledger.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { createTopicsFor, readDecoded, testApp, testConfig } from './support/app.ts';
+import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { plaintextKafka, uniqueName } from './support/services.ts';
 
 const apps: App[] = [];
@@ -80,7 +81,7 @@ async function rawTransaction(topic: string) {
   };
 }
 
-describe('exactly once per slot (engine, real broker)', () => {
+describeEachKafkaClient('exactly once per slot (engine, real broker)', () => {
   test('a second producer of a slot fences the first before deciding: the first cannot commit, the slot lands once', async () => {
     const config = testConfig({ KAFKA_BATCH_MAX_MESSAGES: '2' });
     await createTopicsFor(config);

@@ -1,8 +1,11 @@
 // Unit tests with fakes: the pieces whose logic does not need a service.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { Partitioners } from 'kafkajs';
 import { deadLetter } from '../src/dlq/envelope.ts';
+import { partitionForKey } from '../src/kafka/partitioner.ts';
 import { AuthenticationError, SecretError, TransientError } from '../src/errors.ts';
 import {
   DEAD_LETTER_SCHEMA_FILE,
@@ -187,5 +190,30 @@ test('withTimeout rejects with a retryable error naming the operation', async ()
     assert.equal(err.name, 'OperationTimeoutError');
     assert.equal(err.message, 'waiting for Godot did not finish within 20 ms');
     return true;
+  });
+});
+
+describe('partitioner', () => {
+  test("equals kafkajs's Java-compatible DefaultPartitioner on random byte and text keys of every length", () => {
+    const kafkajs = Partitioners.DefaultPartitioner();
+    let compared = 0;
+    for (const count of [1, 6, 7, 100]) {
+      const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
+        partitionId,
+        leader: 0,
+        partitionErrorCode: 0,
+        replicas: [0],
+        isr: [0],
+      }));
+      for (let i = 0; i < 2000; i++) {
+        const bytes = randomBytes(i % 70);
+        for (const key of [bytes, `${bytes.toString('base64').slice(0, i % 90)}ü€`]) {
+          const theirs = kafkajs({ topic: 't', partitionMetadata, message: { key, value: null } });
+          assert.equal(partitionForKey(key, count), theirs, `key ${JSON.stringify(key)} over ${count} partitions`);
+          compared++;
+        }
+      }
+    }
+    assert.equal(compared, 16_000);
   });
 });

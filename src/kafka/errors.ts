@@ -1,6 +1,8 @@
-// Maps Kafka client errors onto ours, split by whether a new attempt (with a new producer) can
-// succeed. Unknown protocol errors that the client itself calls non-retriable stay non-retryable:
-// retrying a setting or an authorisation problem four times only hides it.
+// Maps Kafka client errors (kafkajs here, librdkafka in librdkafka/errors.ts) onto ours, split by
+// whether a new attempt (with a new producer) can succeed. Unknown protocol errors that the client
+// itself calls non-retriable stay non-retryable: retrying a setting or an authorisation problem
+// four times only hides it.
+import { createRequire } from 'node:module';
 import {
   AuthenticationError,
   DeliveryRejectedError,
@@ -11,6 +13,13 @@ import {
   TransientError,
   errorMessage,
 } from '../errors.ts';
+
+/** kafkajs's table of protocol error codes (not exported from its entry point). */
+const PROTOCOL_ERRORS = (
+  createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+    errorCodes: { type: string; code: number; retriable: boolean }[];
+  }
+).errorCodes;
 
 /** Records the broker will not take, whatever we retry. */
 const REJECTED = new Set([
@@ -41,33 +50,27 @@ const START_OVER = new Set([
 const NEWER_CODES: Record<number, string> = { 89: 'THROTTLING_QUOTA_EXCEEDED', 90: 'PRODUCER_FENCED' };
 const NEWER_RETRIABLE = new Set(['THROTTLING_QUOTA_EXCEEDED']);
 
-interface ClientError {
-  name?: string;
-  type?: string;
-  code?: number;
-  retriable?: boolean;
-  message?: string;
-  cause?: unknown;
+/** A client's error in the vocabulary both backends share: the Kafka protocol error name (as kafkajs spells it). */
+export interface KafkaFailure {
+  /** The protocol (or client) error name, e.g. PRODUCER_FENCED, or undefined when there is none. */
+  type: string | undefined;
+  /** The client said retrying cannot help (undefined: the client does not say). */
+  nonRetriable?: boolean;
+  /** Kafka refused the credentials (SASL). */
+  authentication?: boolean;
+  message: string;
+  cause: unknown;
 }
 
-function protocolType(e: ClientError): string | undefined {
-  if (e.type !== 'KAFKAJS_UNKNOWN_ERROR_CODE') return e.type;
-  const code = /Unknown error code (\d+)/.exec(e.message ?? '')?.[1];
-  return code ? (NEWER_CODES[Number(code)] ?? `error code ${code}`) : e.type;
-}
-
-/** Maps a Kafka client error onto ours, naming what we were doing. */
-export function toProducerError(err: unknown, what: string): ProducerError {
-  if (err instanceof ProducerError) return err;
-  const e = (err ?? {}) as ClientError;
-  if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause) return toProducerError(e.cause, what);
-  if (e.name === 'KafkaJSSASLAuthenticationError') {
-    return new AuthenticationError(`Kafka refused the credentials from the Kafka secret while ${what}: ${e.message}`);
+/** Maps a Kafka failure onto our errors, naming what we were doing. */
+export function classifyKafkaFailure(f: KafkaFailure, what: string): ProducerError {
+  const { type } = f;
+  if (f.authentication) {
+    return new AuthenticationError(`Kafka refused the credentials from the Kafka secret while ${what}: ${f.message}`);
   }
-  const type = protocolType(e);
   if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
     return new TopicNotFoundError(
-      `a topic does not exist while ${what} (${e.message}); create it with "npm run topics -- ensure"`,
+      `a topic does not exist while ${what} (${f.message}); create it with "npm run topics -- ensure"`,
     );
   }
   if (type && UNAUTHORISED.has(type)) return new AuthenticationError(`Kafka denied access while ${what}: ${type}`);
@@ -75,7 +78,7 @@ export function toProducerError(err: unknown, what: string): ProducerError {
   if (type && FENCED.has(type)) {
     return new ProducerFencedError(
       `a newer attempt of this run took over while ${what} (${type}); this attempt's writes are discarded`,
-      { cause: err },
+      { cause: f.cause },
     );
   }
   if (type === 'INVALID_TRANSACTION_TIMEOUT') {
@@ -85,8 +88,52 @@ export function toProducerError(err: unknown, what: string): ProducerError {
     );
   }
   const known = type && (START_OVER.has(type) || NEWER_RETRIABLE.has(type));
-  if (type && !known && e.name?.startsWith('KafkaJS') && e.retriable === false) {
-    return new KafkaRequestRejectedError(`Kafka refused a request while ${what}: ${type}: ${e.message}`);
+  if (type && !known && f.nonRetriable) {
+    return new KafkaRequestRejectedError(`Kafka refused a request while ${what}: ${type}: ${f.message}`);
   }
-  return new TransientError(`Kafka error while ${what}: ${e.message ?? errorMessage(err)}`, { cause: err });
+  return new TransientError(`Kafka error while ${what}: ${f.message}`, { cause: f.cause });
+}
+
+interface KafkajsError {
+  name?: string;
+  type?: string;
+  retriable?: boolean;
+  message?: string;
+  cause?: unknown;
+}
+
+/**
+ * A Kafka protocol error code (the same for every client) as kafkajs's error table names it, with
+ * whether kafkajs retries it; codes newer than that table by our own names.
+ */
+export function protocolError(code: number): { type: string; retriable: boolean } {
+  const known = PROTOCOL_ERRORS.find((e) => e.code === code);
+  if (known) return { type: known.type, retriable: known.retriable };
+  const newer = NEWER_CODES[code];
+  return newer
+    ? { type: newer, retriable: NEWER_RETRIABLE.has(newer) }
+    : { type: `error code ${code}`, retriable: true };
+}
+
+function kafkajsType(e: KafkajsError): string | undefined {
+  if (e.type !== 'KAFKAJS_UNKNOWN_ERROR_CODE') return e.type;
+  const code = /Unknown error code (\d+)/.exec(e.message ?? '')?.[1];
+  return code ? (NEWER_CODES[Number(code)] ?? `error code ${code}`) : e.type;
+}
+
+/** Maps a kafkajs error onto ours, naming what we were doing. */
+export function toProducerError(err: unknown, what: string): ProducerError {
+  if (err instanceof ProducerError) return err;
+  const e = (err ?? {}) as KafkajsError;
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause) return toProducerError(e.cause, what);
+  return classifyKafkaFailure(
+    {
+      type: kafkajsType(e),
+      nonRetriable: Boolean(e.name?.startsWith('KafkaJS')) && e.retriable === false,
+      authentication: e.name === 'KafkaJSSASLAuthenticationError',
+      message: e.message ?? errorMessage(err),
+      cause: err,
+    },
+    what,
+  );
 }

@@ -1,20 +1,21 @@
-// Our producer interface and its kafkajs implementation. kafkajs is unmaintained, so nothing
-// outside this folder imports it: another client can replace it behind `EventProducer`.
+// Our producer interface, and the process's producer over one of two client backends:
+// kafkajs (the default, src/kafka/kafkajs/) or librdkafka (KAFKA_CLIENT=librdkafka,
+// src/kafka/librdkafka/). A backend only opens transactions; everything else is shared here:
+// the long-lived kafkajs client for topic metadata and the run-ledger index (shared-client.ts),
+// credential rotation, partitioning (partitioner.ts) and error classification (errors.ts).
 //
-// One long-lived client per process (admin, partition counts, the run-ledger index) and one
-// short-lived transactional producer per transaction, whose transactional id the caller picks:
-// a slot's id is the same in every attempt and every process, so starting the transaction fences
-// every earlier producer of the slot before the caller decides anything (src/run-ledger.ts).
+// One transaction is one short-lived transactional producer whose transactional id the caller
+// picks: a slot's id is the same in every attempt and every process, so opening the transaction
+// fences every earlier producer of the slot before the caller decides anything (src/run-ledger.ts).
 import type { Config } from '../config.ts';
 import { TopicNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RunLedger } from '../run-ledger.ts';
 import type { CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
-import { createSharedClient, withRotation } from './shared-client.ts';
-import { openTransaction, type TransactionOptions } from './transaction.ts';
-
-export type { TransactionOptions } from './transaction.ts';
+import { kafkajsBackend } from './kafkajs/backend.ts';
+import { librdkafkaBackend } from './librdkafka/backend.ts';
+import { createSharedClient, withRotation, type SharedClient } from './shared-client.ts';
 
 export interface OutgoingMessage {
   key: string | null;
@@ -28,18 +29,53 @@ export interface TopicBatch {
   messages: OutgoingMessage[];
 }
 
-/** What the broker acknowledged for one partition of one send: offsets baseOffset.. baseOffset+count-1. */
+/**
+ * What the client reports for one partition of one send: offsets baseOffset..baseOffset+count-1,
+ * or null where the backend does not learn offsets (librdkafka: see librdkafka/transaction.ts).
+ */
 export interface PartitionAck {
   topic: string;
   partition: number;
-  baseOffset: number;
+  baseOffset: number | null;
 }
 
 export interface ProducerTransaction {
+  /**
+   * Hands the batches to the client. kafkajs resolves once the broker acknowledged them;
+   * librdkafka once its queue took them (the commit waits for every acknowledgement, and a
+   * record that fails fails the commit). Either way nothing is visible before the commit.
+   */
   send(batches: TopicBatch[]): Promise<PartitionAck[]>;
 }
 
+export interface TransactionOptions {
+  /** Every producer with this id, in any process, is fenced when this transaction opens. */
+  transactionalId: string;
+  /** How long the broker lets the transaction stay open before aborting it. */
+  timeoutMs: number;
+  /** Checked once the transaction is open (fenced) and again before the commit. */
+  throwIfCancelled?: () => void;
+}
+
+/** A transaction whose producer is registered (earlier producers of its id fenced) and begun. */
+export interface OpenTransaction {
+  /** Runs `work` in the transaction: committed when it resolves, aborted when it throws; the producer is closed after. */
+  run<T>(work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
+}
+
+/** What a client backend provides: transactions, nothing else. */
+export interface ProducerBackend {
+  readonly name: Config['kafka']['client'];
+  /** Fails (ConfigError) when the backend cannot run here, e.g. its native module is missing. */
+  ready(): Promise<void>;
+  open(options: TransactionOptions): Promise<OpenTransaction>;
+}
+
 export interface EventProducer {
+  /** The client backend producing records (kafkajs or librdkafka). */
+  readonly client: Config['kafka']['client'];
+  /** Fails when the configured backend cannot run here (checked at worker start). */
+  ready(): Promise<void>;
   /** Partition counts of `topics`; TopicNotFoundError names the first that does not exist. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
   /**
@@ -53,24 +89,27 @@ export interface EventProducer {
   close(): Promise<void>;
 }
 
-export function createKafkaProducer(deps: {
+export interface ProducerDeps {
   config: Config['kafka'];
   credentials: CredentialSource;
   logger: Logger;
-}): EventProducer {
-  const { config, logger } = deps;
+}
+
+function backendFor(deps: ProducerDeps, shared: SharedClient): ProducerBackend {
+  return deps.config.client === 'librdkafka' ? librdkafkaBackend(deps) : kafkajsBackend(deps, shared);
+}
+
+export function createKafkaProducer(deps: ProducerDeps): EventProducer {
+  const { config } = deps;
   const shared = createSharedClient(deps);
+  const backend = backendFor(deps, shared);
   const partitionCache = new Map<string, number>();
   const running = new Set<Promise<unknown>>();
 
-  // The secret may have been rotated since the shared client was built.
-  const open = (options: TransactionOptions) =>
-    withRotation(
-      async () => openTransaction((await shared.get()).kafka, config, options, logger),
-      () => shared.rotate(),
-    );
-
   return {
+    client: backend.name,
+    ready: () => backend.ready(),
+
     async partitionCounts(topics) {
       const missing = topics.filter((t) => !partitionCache.has(t));
       if (missing.length > 0) {
@@ -90,7 +129,11 @@ export function createKafkaProducer(deps: {
 
     inTransaction<T>(options: TransactionOptions, work: (tx: ProducerTransaction) => Promise<T>): Promise<T> {
       const run = (async () => {
-        const tx = await open(options);
+        // The secret may have been rotated since it was read: re-read it once if Kafka refuses it.
+        const tx = await withRotation(
+          () => backend.open(options),
+          () => shared.rotate(),
+        );
         return tx.run(work);
       })();
       running.add(run);

@@ -5,6 +5,8 @@ import avro from 'avsc';
 
 const MIN = -(2n ** 63n);
 const MAX = 2n ** 63n - 1n;
+const SIX_BYTES = 2 ** 47;
+const scratch = Buffer.allocUnsafe(8);
 
 const toBig = (v: number | bigint): bigint => (typeof v === 'bigint' ? v : BigInt(v));
 const toNumberIfSafe = (v: bigint): number | bigint =>
@@ -12,10 +14,16 @@ const toNumberIfSafe = (v: bigint): number | bigint =>
 
 export const Int64Type = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => toNumberIfSafe(buf.readBigInt64LE(0)),
+  // avsc reads (and may invert) these 8 bytes at once, so one scratch buffer serves every call.
+  // Numbers below 2^47 (timestamps, most ids) skip the BigInt conversion.
   toBuffer: (v: number | bigint) => {
-    const buf = Buffer.allocUnsafe(8);
-    buf.writeBigInt64LE(toBig(v), 0);
-    return buf;
+    if (typeof v === 'number' && v > -SIX_BYTES && v < SIX_BYTES) {
+      scratch.writeIntLE(v, 0, 6);
+      scratch.fill(v < 0 ? 0xff : 0, 6);
+    } else {
+      scratch.writeBigInt64LE(toBig(v), 0);
+    }
+    return scratch;
   },
   fromJSON: (v: unknown) => (typeof v === 'string' ? toNumberIfSafe(BigInt(v)) : v),
   toJSON: (v: number | bigint) => (typeof v === 'bigint' ? v.toString() : v),

@@ -6,6 +6,7 @@ import { ensureTopics, producerTopics } from '../../src/kafka/admin.ts';
 import { readTopic, type ReadRecord } from '../../src/kafka/read-topic.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDecoder } from '../../src/schema/decoder.ts';
+import { activeKafkaClient } from './kafka-clients.ts';
 import { plaintextKafka, secretsClient, uniqueName } from './services.ts';
 
 export interface CapturedLogger {
@@ -28,8 +29,10 @@ export function captureLogger(): CapturedLogger {
 /** Settings for one test: its own topics and subjects so tests never see each other's records. */
 export function testConfig(env: Record<string, string> = {}): Config {
   const base = uniqueName('t');
+  const client = activeKafkaClient();
   return loadConfig({
     ...process.env,
+    ...(client ? { KAFKA_CLIENT: client } : {}),
     KAFKA_TOPIC: `${base}.events`,
     KAFKA_DLQ_TOPIC: `${base}.events.dlq`,
     KAFKA_RUNS_TOPIC: `${base}.events.runs`,
@@ -72,6 +75,7 @@ export async function readDecoded<T>(app: App, topic: string): Promise<DecodedRe
 export function envFor(config: Config, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    KAFKA_CLIENT: config.kafka.client,
     KAFKA_TOPIC: config.kafka.topic,
     KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
     KAFKA_RUNS_TOPIC: config.kafka.runsTopic,

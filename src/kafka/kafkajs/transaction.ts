@@ -1,27 +1,14 @@
-// One Kafka transaction on its own kafkajs producer. Opening it registers the transactional id
+// The kafkajs backend: one Kafka transaction on its own kafkajs producer. Opening it registers the transactional id
 // with the coordinator (InitProducerId), which bumps the epoch: the broker aborts whatever an
 // earlier producer with that id left open and refuses its later writes and commits. Only then
 // does the caller's work run. The producer is closed after the commit or abort.
 import { CompressionTypes, Partitioners, type Kafka, type Transaction } from 'kafkajs';
-import type { Config } from '../config.ts';
-import { TransientError, errorMessage } from '../errors.ts';
-import type { Logger } from '../logger.ts';
-import { withTimeout } from '../timeout.ts';
-import { toProducerError } from './errors.ts';
-import type { ProducerTransaction, TopicBatch } from './producer.ts';
-
-export interface TransactionOptions {
-  /** Every producer with this id, in any process, is fenced when this transaction opens. */
-  transactionalId: string;
-  /** How long the broker lets the transaction stay open before aborting it. */
-  timeoutMs: number;
-  /** Checked once the transaction is open (fenced) and again before the commit. */
-  throwIfCancelled?: () => void;
-}
-
-export interface OpenTransaction {
-  run<T>(work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
-}
+import type { Config } from '../../config.ts';
+import { TransientError, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { withTimeout } from '../../timeout.ts';
+import { toProducerError } from '../errors.ts';
+import type { OpenTransaction, ProducerTransaction, TopicBatch, TransactionOptions } from '../producer.ts';
 
 const COMPRESSION = {
   snappy: CompressionTypes.Snappy,

@@ -1,0 +1,13 @@
+// The kafkajs backend (the default): each transaction is a kafkajs producer on the shared
+// client's connection settings (TLS, SASL, retries, logs routed into ours).
+import type { ProducerBackend, ProducerDeps } from '../producer.ts';
+import type { SharedClient } from '../shared-client.ts';
+import { openTransaction } from './transaction.ts';
+
+export function kafkajsBackend(deps: ProducerDeps, shared: SharedClient): ProducerBackend {
+  return {
+    name: 'kafkajs',
+    ready: async () => undefined,
+    open: async (options) => openTransaction((await shared.get()).kafka, deps.config, options, deps.logger),
+  };
+}
