@@ -39,12 +39,13 @@ function panel(title: string, unit: string, bars: Bar[], x0: number): string {
 export async function renderChart(results: Results, file: string): Promise<void> {
   const panels: string[] = [];
   let x = 0;
-  const t = results.throughput as
-    Record<string, { eventsPerSec: { median: number; min: number; max: number } }> | undefined;
+  const t = results.throughput;
   if (t) {
     const labels: Record<string, string> = {
-      ours: 'ours',
-      floor: 'kafkajs floor',
+      ours: 'ours kafkajs',
+      'ours-librdkafka': 'ours librdkafka',
+      floor: 'bare kafkajs',
+      'floor-librdkafka': 'bare librdkafka',
       python: 'tutorial (py)',
       java: 'Java perf',
     };
@@ -57,43 +58,38 @@ export async function renderChart(results: Results, file: string): Promise<void>
           value: v.eventsPerSec.median,
           min: v.eventsPerSec.min,
           max: v.eventsPerSec.max,
-          highlight: k === 'ours',
+          highlight: k.startsWith('ours'),
         })),
         x,
       ),
     );
     x += 400;
   }
-  const l = results.latency;
-  if (l) {
+  const latency = Object.entries(results.latency ?? {});
+  if (latency.length > 0) {
     panels.push(
       panel(
         'Run latency (10 events)',
-        'ms: activity / workflow p50 · p95 · p99',
-        [
-          { label: 'act p50', value: l.activityMs.p50, highlight: true },
-          { label: 'act p95', value: l.activityMs.p95, highlight: true },
-          { label: 'act p99', value: l.activityMs.p99, highlight: true },
-          { label: 'wf p50', value: l.workflowMs.p50 },
-          { label: 'wf p95', value: l.workflowMs.p95 },
-          { label: 'wf p99', value: l.workflowMs.p99 },
-        ],
+        'ms: activity p50 · p95 per backend',
+        latency.flatMap(([c, l]) => [
+          { label: `${c} p50`, value: l.activityMs.p50, highlight: c === 'librdkafka' },
+          { label: `${c} p95`, value: l.activityMs.p95, highlight: c === 'librdkafka' },
+        ]),
         x,
       ),
     );
     x += 400;
   }
-  const m = results.memory;
-  if (m) {
+  const memory = Object.entries(results.memory ?? {});
+  if (memory.length > 0) {
     panels.push(
       panel(
         'Worker peak RSS',
-        'MB',
-        [
-          { label: 'idle', value: m.idleMb },
-          { label: '100k run', value: m.run100kMb, highlight: true },
-          { label: '1M run', value: m.run1mMb, highlight: true },
-        ],
+        'MB: idle · 1M-event run per backend',
+        memory.flatMap(([c, m]) => [
+          { label: `${c} idle`, value: m.idleMb },
+          { label: `${c} 1M`, value: m.run1mMb, highlight: c === 'librdkafka' },
+        ]),
         x,
       ),
     );

@@ -70,7 +70,8 @@ interface Sample {
   seconds: number;
   cpuSeconds: number;
 }
-type Producer = 'ours' | 'floor' | 'python' | 'java';
+type Producer = 'ours' | 'ours-librdkafka' | 'floor' | 'floor-librdkafka' | 'python' | 'java';
+const CLIENTS = ['kafkajs', 'librdkafka'] as const;
 
 async function ensurePythonVenv() {
   try {
@@ -88,15 +89,20 @@ async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
   const warmupTopic = `${topic}-warmup`;
   await freshTopics(topic, warmupTopic);
   const warmup = Math.max(1000, Math.floor(opts.events / 10));
-  const env = { ...process.env, REGISTRY_SUBJECT: `${topic}-value` };
-  if (producer === 'ours' || producer === 'floor') {
+  const env = {
+    ...process.env,
+    REGISTRY_SUBJECT: `${topic}-value`,
+    KAFKA_CLIENT: producer === 'ours-librdkafka' ? 'librdkafka' : 'kafkajs',
+  };
+  if (producer !== 'python' && producer !== 'java') {
+    const mode = producer === 'ours-librdkafka' ? 'ours' : producer;
     const { stdout } = await run(
       process.execPath,
       [
         '--import',
         'tsx',
         'bench/peers/node-producers.ts',
-        JSON.stringify({ mode: producer, topic, warmupTopic, events: opts.events, warmup }),
+        JSON.stringify({ mode, topic, warmupTopic, events: opts.events, warmup }),
       ],
       { env, cwd: root, maxBuffer: 1 << 24 },
     );
@@ -175,7 +181,7 @@ const results: Results & Record<string, unknown> = {
 
 if (parts.has('throughput')) {
   await ensurePythonVenv();
-  const producers: Producer[] = ['ours', 'floor', 'python', 'java'];
+  const producers: Producer[] = ['ours', 'ours-librdkafka', 'floor', 'floor-librdkafka', 'python', 'java'];
   const samples = Object.fromEntries(producers.map((p) => [p, [] as Sample[]])) as Record<Producer, Sample[]>;
   // Interleaved, so a noisy minute hits every producer alike.
   for (let rep = 1; rep <= opts.repeats; rep++) {
@@ -201,10 +207,18 @@ if (parts.has('throughput')) {
     }),
   ) as unknown as Record<Producer, { eventsPerSec: { median: number; min: number; max: number }; cpuSeconds: number }>;
   results['throughput'] = summary;
+  const rate = (p: Producer) => summary[p].eventsPerSec.median;
   results['ratios'] = {
-    oursOverPython: summary.ours.eventsPerSec.median / summary.python.eventsPerSec.median,
-    oursOverFloor: summary.ours.eventsPerSec.median / summary.floor.eventsPerSec.median,
-    oursOverJava: summary.ours.eventsPerSec.median / summary.java.eventsPerSec.median,
+    kafkajs: {
+      overPython: rate('ours') / rate('python'),
+      overFloor: rate('ours') / rate('floor'),
+      overJava: rate('ours') / rate('java'),
+    },
+    librdkafka: {
+      overPython: rate('ours-librdkafka') / rate('python'),
+      overFloor: rate('ours-librdkafka') / rate('floor-librdkafka'),
+      overJava: rate('ours-librdkafka') / rate('java'),
+    },
   };
 }
 
@@ -225,11 +239,25 @@ if (parts.has('latency') || parts.has('memory')) {
   };
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = new Client({ connection, namespace: config.temporal.namespace });
+  // Each backend's worker in turn, on the same topics and server.
   if (parts.has('latency')) {
-    results['latency'] = await latencyRuns({ client, env, runs: opts.latencyRuns, percentile, cwd: root });
+    const latency: Record<string, unknown> = {};
+    for (const c of CLIENTS) {
+      latency[c] = await latencyRuns({
+        client,
+        env: { ...env, KAFKA_CLIENT: c },
+        runs: opts.latencyRuns,
+        percentile,
+        cwd: root,
+      });
+    }
+    results['latency'] = latency;
   }
   if (parts.has('memory')) {
-    results['memory'] = await measureMemory({ client, env, cwd: root, spawn });
+    const memory: Record<string, unknown> = {};
+    for (const c of CLIENTS)
+      memory[c] = await measureMemory({ client, env: { ...env, KAFKA_CLIENT: c }, cwd: root, spawn });
+    results['memory'] = memory;
   }
   await connection.close();
 }

@@ -285,8 +285,7 @@ seed_secrets() {
 
 ensure_node_modules() {
   if [[ ! -f "$ROOT/node_modules/.package-lock.json" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]]; then
-    say "npm: installing packages (npm ci)"
-    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+    bash "$ROOT/scripts/install.sh"
   fi
 }
 

@@ -1,19 +1,25 @@
-// Two of the benchmark's producers, run in a child process each:
-//   ours  - the whole produce path (generate, validate, encode, send in a transaction, commit)
-//   floor - avsc toBuffer + wire-format prefix + kafkajs sendBatch in a plain loop, same settings
+// The benchmark's Node producers, run in a child process each:
+//   ours             - the whole produce path (generate, validate, encode, send in a transaction,
+//                      commit) on the backend KAFKA_CLIENT picks
+//   floor            - avsc + wire-format prefix + kafkajs sendBatch in a plain loop, same settings
+//   floor-librdkafka - avsc + wire-format prefix + librdkafka produce() in a plain loop, with the
+//                      librdkafka backend's settings (idempotent, acks=all, snappy, errors-only
+//                      delivery reports), flushed at the end
 // argv[2] is a JSON object: { mode, topic, warmupTopic, events, warmup }. Prints one JSON line.
 import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
 import { orderEventsForRun } from '../../src/activities/order-events-source.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { kafkaClientConfig } from '../../src/kafka/client.ts';
+import { loadLibrdkafka } from '../../src/kafka/librdkafka/load.ts';
+import { librdkafkaSettings } from '../../src/kafka/librdkafka/transaction.ts';
 import { registerSnappyCodec } from '../../src/kafka/snappy-codec.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createOrderEventSender } from '../../src/order-event-sender.ts';
 import { encodeWireFormat } from '../../src/schema/wire-format.ts';
 
 interface Args {
-  mode: 'ours' | 'floor';
+  mode: 'ours' | 'floor' | 'floor-librdkafka';
   topic: string;
   warmupTopic: string;
   events: number;
@@ -95,6 +101,45 @@ async function floor() {
   return result;
 }
 
-const result = args.mode === 'ours' ? await ours() : await floor();
+async function floorLibrdkafka() {
+  const rd = await loadLibrdkafka();
+  const settings = librdkafkaSettings(config.kafka, await app.credentials.kafka(), {
+    transactionalId: 'unused',
+    timeoutMs: 60_000,
+  });
+  delete settings.global['transactional.id'];
+  delete settings.global['transaction.timeout.ms'];
+  const producer = new rd.Producer(settings.global, settings.topic);
+  const done = (resolve: () => void, reject: (e: Error) => void) => (err: { message: string } | null) =>
+    err ? reject(new Error(err.message)) : resolve();
+  await new Promise<void>((resolve, reject) => producer.connect({}, done(resolve, reject)));
+  producer.setPollInBackground(true);
+  let failed: string | undefined;
+  producer.on('delivery-report', (err) => (failed ??= err?.message));
+  const schemaId = await app.registry.register(config.registry.subject, app.orderEventSchema.text);
+  const type = app.orderEventSchema.type;
+  const send = async (topic: string, count: number) => {
+    for (const e of orderEventsForRun(nominal, count)) {
+      const value = encodeWireFormat(schemaId, type, e);
+      for (;;) {
+        try {
+          producer.produce(topic, null, value, String(e.order_id), e.created_at);
+          break;
+        } catch (err) {
+          if ((err as { code?: number }).code !== rd.CODES.ERRORS.ERR__QUEUE_FULL) throw err;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+    }
+    await new Promise<void>((resolve, reject) => producer.flush(60_000, done(resolve, reject)));
+    if (failed) throw new Error(`a record failed: ${failed}`);
+  };
+  await send(args.warmupTopic, args.warmup);
+  const result = await measure(() => send(args.topic, args.events));
+  await new Promise((resolve) => producer.disconnect(resolve));
+  return result;
+}
+
+const result = args.mode === 'ours' ? await ours() : args.mode === 'floor' ? await floor() : await floorLibrdkafka();
 await app.close();
 console.log(JSON.stringify(result));

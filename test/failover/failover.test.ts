@@ -6,10 +6,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { slotKey, slotTransactionalId } from '../../src/run-ledger.ts';
 import { createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
+import { describeEachKafkaClient, type KafkaClient } from '../support/kafka-clients.ts';
 import { plaintextKafka, stackPid } from '../support/services.ts';
 import { temporalClient } from '../support/worker.ts';
 
@@ -92,12 +93,22 @@ async function coordinatorOf(transactionalId: string): Promise<number> {
   return states.get(partition)!;
 }
 
-describe('failover on a three-broker cluster (replication 3, min.insync.replicas 2)', () => {
-  /** A 40,000-event run whose `victim` broker is killed -9 once it is mid-send, restarted after the result. */
+/** Run sizes per backend: long enough that the faults strike mid-send (librdkafka is about ten times faster). */
+const SIZES: Record<KafkaClient, { midRun: number; rolling: number }> = {
+  kafkajs: { midRun: 40_000, rolling: 200_000 },
+  librdkafka: { midRun: 400_000, rolling: 600_000 },
+};
+
+describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.insync.replicas 2)', (kafkaClient) => {
+  const sizes = SIZES[kafkaClient];
+  const tally = (name: string, ...rest: Parameters<typeof kit.tally> extends [string, ...infer R] ? R : never) =>
+    kit.tally(`${name} [${kafkaClient}]`, ...rest);
+
+  /** A large run whose `victim` broker is killed -9 once it is mid-send, restarted after the result. */
   async function killMidRun(what: string, victimOf: (s: Scenario, handle: WorkflowHandle) => Promise<number>) {
     const s = await kit.scenario();
     const w = await s.worker();
-    const handle = await s.start(40_000);
+    const handle = await s.start(sizes.midRun);
     await midSend(s.config);
     const victim = await victimOf(s, handle);
     kill(victim);
@@ -105,7 +116,7 @@ describe('failover on a three-broker cluster (replication 3, min.insync.replicas
     const summary = await handle.result();
     const recoverMs = Date.now() - killedAt;
     await bringBack();
-    await kit.tally(`${what} (broker ${victim}) killed -9 mid-run`, s.app, summary, recoverMs, failuresIn(w.output()));
+    await tally(`${what} (broker ${victim}) killed -9 mid-run`, s.app, summary, recoverMs, failuresIn(w.output()));
   }
 
   test('the leader of a partition the run writes to killed -9 mid-run, restarted later', () =>
@@ -128,13 +139,7 @@ describe('failover on a three-broker cluster (replication 3, min.insync.replicas
     try {
       const summary = await (await s.start(20_000)).result();
       assert.equal(summary.acknowledged, 20_000);
-      await kit.tally(
-        'one broker down for the whole run',
-        s.app,
-        summary,
-        Date.now() - started,
-        failuresIn(w.output()),
-      );
+      await tally('one broker down for the whole run', s.app, summary, Date.now() - started, failuresIn(w.output()));
     } finally {
       await bringBack();
     }
@@ -158,7 +163,7 @@ describe('failover on a three-broker cluster (replication 3, min.insync.replicas
     const backAt = Date.now();
     await bringBack();
     const summary = await handle.result();
-    await kit.tally(
+    await tally(
       'two brokers down, back within the retry window',
       s.app,
       summary,
@@ -171,7 +176,7 @@ describe('failover on a three-broker cluster (replication 3, min.insync.replicas
     const s = await kit.scenario({ KAFKA_BATCH_MAX_MESSAGES: '500' });
     const w = await s.worker();
     const topics = [s.config.kafka.topic, s.config.kafka.dlqTopic, s.config.kafka.runsTopic];
-    const handle = await s.start(200_000);
+    const handle = await s.start(sizes.rolling);
     await midSend(s.config);
     const started = Date.now();
     for (const node of BROKERS) {
@@ -182,12 +187,6 @@ describe('failover on a three-broker cluster (replication 3, min.insync.replicas
       await fullyInSync(topics);
     }
     const summary = await handle.result();
-    await kit.tally(
-      'rolling restart of all three brokers',
-      s.app,
-      summary,
-      Date.now() - started,
-      failuresIn(w.output()),
-    );
+    await tally('rolling restart of all three brokers', s.app, summary, Date.now() - started, failuresIn(w.output()));
   });
 });

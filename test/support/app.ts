@@ -60,8 +60,12 @@ export interface DecodedRecord<T> extends ReadRecord {
 }
 
 /** Reads a topic (read_committed) and decodes each value with the schema the registry holds for its id. */
-export async function readDecoded<T>(app: App, topic: string): Promise<DecodedRecord<T>[]> {
-  const records = await readTopic(plaintextKafka(), topic);
+export async function readDecoded<T>(
+  app: App,
+  topic: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<DecodedRecord<T>[]> {
+  const records = await readTopic(plaintextKafka(), topic, opts);
   const decode = createDecoder(app.registry);
   const out: DecodedRecord<T>[] = [];
   for (const r of records) {

@@ -66,7 +66,11 @@ export function createFaultKit(client: Client, tableFile: string) {
   /** Counts the run's order ids (read_committed) against the ids it must have: each exactly once. */
   async function tally(name: string, app: App, summary: RunSummary, recoverMs: number, errors?: string[]) {
     const nominal = Date.parse(summary.nominalTime);
-    const seen = (await readDecoded<OrderEvent>(app, app.config.kafka.topic)).map((r) => String(r.decoded.order_id));
+    // Large runs (up to a million events) take a while to read back on a busy machine.
+    const timeoutMs = 30_000 + summary.eventCount / 5;
+    const seen = (await readDecoded<OrderEvent>(app, app.config.kafka.topic, { timeoutMs })).map((r) =>
+      String(r.decoded.order_id),
+    );
     const counts = new Map<string, number>();
     for (const id of seen) counts.set(id, (counts.get(id) ?? 0) + 1);
     let missing = 0;

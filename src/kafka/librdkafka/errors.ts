@@ -15,7 +15,6 @@ export interface RdError {
 
 /** librdkafka's local errors that name a protocol condition, by that condition's name. */
 const LOCAL: Record<string, string> = {
-  _MSG_SIZE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
   _UNKNOWN_TOPIC: 'UNKNOWN_TOPIC_OR_PARTITION',
   _UNKNOWN_PARTITION: 'UNKNOWN_TOPIC_OR_PARTITION',
   // The broker told this producer that a newer one with its transactional id exists.

@@ -6,19 +6,23 @@ import { ConfigError, errorMessage } from '../../errors.ts';
 
 export type RdKafkaModule = typeof RdKafka;
 
-let loading: Promise<RdKafkaModule> | undefined;
-
-export function loadLibrdkafka(): Promise<RdKafkaModule> {
-  loading ??= import('@confluentinc/kafka-javascript').then(
-    (m) => (m as unknown as { default?: RdKafkaModule }).default ?? m,
-    (err: unknown) => {
-      loading = undefined;
-      throw new ConfigError(
-        'KAFKA_CLIENT=librdkafka needs the optional package @confluentinc/kafka-javascript, which is not ' +
-          `installed or whose native build failed (${errorMessage(err).split('\n')[0]}). ` +
-          'Run "npm run setup" (installs the Debian build packages, then builds it), or set KAFKA_CLIENT=kafkajs',
-      );
-    },
-  );
-  return loading;
+/** A loader over `importer` (tests pass one that fails); it retries the import after a failure. */
+export function librdkafkaLoader(importer: () => Promise<unknown>): () => Promise<RdKafkaModule> {
+  let loading: Promise<RdKafkaModule> | undefined;
+  return () => {
+    loading ??= importer().then(
+      (m) => (m as { default?: RdKafkaModule }).default ?? (m as RdKafkaModule),
+      (err: unknown) => {
+        loading = undefined;
+        throw new ConfigError(
+          'KAFKA_CLIENT=librdkafka needs the optional package @confluentinc/kafka-javascript, which is not ' +
+            `installed or whose native build failed (${errorMessage(err).split('\n')[0]}). ` +
+            'Run "npm run setup" (installs the Debian build packages, then builds it), or set KAFKA_CLIENT=kafkajs',
+        );
+      },
+    );
+    return loading;
+  };
 }
+
+export const loadLibrdkafka = librdkafkaLoader(() => import('@confluentinc/kafka-javascript'));

@@ -16,7 +16,7 @@ import type {
   ProducerTopicConfig,
 } from '@confluentinc/kafka-javascript';
 import type { Config } from '../../config.ts';
-import { AuthenticationError, OperationTimeoutError, errorMessage } from '../../errors.ts';
+import { AuthenticationError, OperationTimeoutError, TransientError, errorMessage } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { KafkaCredentials } from '../../secrets.ts';
 import { withTimeout } from '../../timeout.ts';
@@ -69,8 +69,10 @@ export function librdkafkaSettings(
   const topic: ProducerTopicConfig = {
     'request.required.acks': -1,
     'request.timeout.ms': config.requestTimeoutMs,
-    // A record not acknowledged by then fails, and with it the commit (a transaction needs it <= its timeout).
-    'message.timeout.ms': Math.min(config.sendTimeoutMs, options.timeoutMs),
+    // librdkafka retries a record across leader and coordinator moves until this much time has
+    // passed since produce(): as long as the transaction may live. The waits stay bounded by
+    // KAFKA_SEND_TIMEOUT_MS where we wait: a queue that stays full, the commit, the abort.
+    'message.timeout.ms': options.timeoutMs,
     // Records with no partition of ours (none today) go where the Java client would put them.
     partitioner: 'murmur2_random',
   };
@@ -90,11 +92,14 @@ export async function openTransaction(
   /** The first record librdkafka reported failed: the transaction cannot commit. */
   let recordFailure: LibrdKafkaError | undefined;
   let authFailure: LibrdKafkaError | undefined;
+  /** librdkafka's latest complaint (a refused connection, a failed TLS handshake): named in transient failures. */
+  let lastEvent: LibrdKafkaError | undefined;
   producer.on('delivery-report', (err) => {
     if (err) recordFailure ??= err;
   });
   producer.on('event.error', (err) => {
     if (isAuthenticationFailure(rd, err)) authFailure ??= err;
+    lastEvent = err;
     // librdkafka retries these itself (a broker down, a connection reset); a failed call says so.
     logger.debug('librdkafka error event', { code: err.code, error: err.message });
   });
@@ -102,14 +107,22 @@ export async function openTransaction(
     logger.debug(`librdkafka: ${log.message}`, { facility: log.fac, severity: log.severity }),
   );
 
-  const fail = (err: unknown, what: string) => {
-    // A refused SASL login shows up as an event while the call itself just times out.
+  const fail = (err: unknown, what: string): Error => {
+    // A refused SASL login shows up as an event while the call itself just fails to connect.
     if (authFailure) {
       return new AuthenticationError(
         `Kafka refused the credentials from the Kafka secret while ${what}: ${authFailure.message}`,
       );
     }
-    return toRdProducerError(rd, err, what);
+    const mapped = err instanceof OperationTimeoutError ? err : toRdProducerError(rd, err, what);
+    // "broker transport failure" says little; librdkafka's last event says why (refused, TLS, ...).
+    const why = lastEvent?.message;
+    const message = `${mapped.message}; librdkafka reports: ${why}`;
+    if (why && !mapped.message.includes(why)) {
+      if (mapped.constructor === OperationTimeoutError) return new OperationTimeoutError(message, { cause: err });
+      if (mapped.constructor === TransientError) return new TransientError(message, { cause: err });
+    }
+    return mapped;
   };
   /** A librdkafka call with a callback, bounded (librdkafka's own timeout plus a margin). */
   const call = async (
@@ -135,12 +148,17 @@ export async function openTransaction(
     ).catch(() => undefined);
 
   const connectTimeoutMs = config.connectionTimeoutMs + config.requestTimeoutMs;
+  // Serve librdkafka's events (and so see a refused login or a failed TLS handshake) from the moment
+  // the client exists: connect() creates it, then asks for metadata through this method.
+  const getMetadata = producer.getMetadata.bind(producer);
+  producer.getMetadata = (metadataOptions, cb) => {
+    producer.setPollInBackground(true);
+    getMetadata(metadataOptions, cb);
+  };
   try {
     await call('connecting the transactional producer', connectTimeoutMs, (done) =>
       producer.connect({ topic: config.topic, timeout: connectTimeoutMs }, (err) => done(err)),
     );
-    // Delivery reports and events are served on librdkafka's thread, not by a JS timer.
-    producer.setPollInBackground(true);
     await call(`registering transactional id ${options.transactionalId}`, config.sendTimeoutMs, (done) =>
       producer.initTransactions(config.sendTimeoutMs, done),
     );
@@ -232,6 +250,8 @@ function sender(
           if (!acks.has(tp)) acks.set(tp, { topic, partition: m.partition, baseOffset: null });
         }
       }
+      // Queueing never waits on I/O: yield once per batch so timers (heartbeats) keep firing.
+      await new Promise((resolve) => setImmediate(resolve));
       return [...acks.values()];
     },
   };
