@@ -91,32 +91,35 @@ export async function openTransaction(
   const producer = new rd.Producer(settings.global, settings.topic);
   /** The first record librdkafka reported failed: the transaction cannot commit. */
   let recordFailure: LibrdKafkaError | undefined;
-  let authFailure: LibrdKafkaError | undefined;
-  /** librdkafka's latest complaint (a refused connection, a failed TLS handshake): named in transient failures. */
-  let lastEvent: LibrdKafkaError | undefined;
+  /** librdkafka said a login was refused (its error events carry a message, not the code). */
+  let authFailed = false;
+  /** librdkafka's latest complaint, from its log (a refused login, a failed TLS handshake, a refused connection). */
+  let lastProblem: string | undefined;
   producer.on('delivery-report', (err) => {
     if (err) recordFailure ??= err;
   });
   producer.on('event.error', (err) => {
-    if (isAuthenticationFailure(rd, err)) authFailure ??= err;
-    lastEvent = err;
+    if (isAuthenticationFailure(rd, err) || /authentication failure/i.test(err.message)) authFailed = true;
+    lastProblem ??= err.message;
     // librdkafka retries these itself (a broker down, a connection reset); a failed call says so.
     logger.debug('librdkafka error event', { code: err.code, error: err.message });
   });
-  producer.on('event.log', (log: { severity?: number; fac?: string; message?: string }) =>
-    logger.debug(`librdkafka: ${log.message}`, { facility: log.fac, severity: log.severity }),
-  );
+  producer.on('event.log', (log: { severity?: number; fac?: string; message?: string }) => {
+    // Severity 3 and 4 (error, warning) say why a connection failed; drop librdkafka's thread tag.
+    if ((log.severity ?? 7) <= 4 && log.message) lastProblem = log.message.replace(/^\[thrd:[^\]]*\]: /, '');
+    logger.debug(`librdkafka: ${log.message}`, { facility: log.fac, severity: log.severity });
+  });
 
   const fail = (err: unknown, what: string): Error => {
     // A refused SASL login shows up as an event while the call itself just fails to connect.
-    if (authFailure) {
+    if (authFailed) {
       return new AuthenticationError(
-        `Kafka refused the credentials from the Kafka secret while ${what}: ${authFailure.message}`,
+        `Kafka refused the credentials from the Kafka secret while ${what}: ${lastProblem ?? 'authentication failure'}`,
       );
     }
     const mapped = err instanceof OperationTimeoutError ? err : toRdProducerError(rd, err, what);
     // "broker transport failure" says little; librdkafka's last event says why (refused, TLS, ...).
-    const why = lastEvent?.message;
+    const why = lastProblem;
     const message = `${mapped.message}; librdkafka reports: ${why}`;
     if (why && !mapped.message.includes(why)) {
       if (mapped.constructor === OperationTimeoutError) return new OperationTimeoutError(message, { cause: err });
