@@ -1,6 +1,6 @@
 // Every setting the app reads, validated once at start-up. No other module reads process.env.
 // Defaults match the local stack (npm run stack:up); production overrides them by environment.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 
@@ -18,6 +18,11 @@ const ms = (min: number) => int(min, MAX_TIMER_MS);
 const bool = z.enum(['true', 'false'], { error: 'expected true or false' }).transform((v) => v === 'true');
 const name = z.string().trim().min(1, { error: 'expected a non-empty string' });
 const file = name.refine((p) => existsSync(p), { error: 'expected the path of an existing file' });
+/** A PEM file (a certificate bundle or a key), read once at start-up to refuse anything else early. */
+const pem = (what: string) =>
+  file.refine((p) => !existsSync(p) || /-----BEGIN [A-Z0-9 ]+-----/.test(readFileSync(p, 'utf8')), {
+    error: `expected a PEM file (${what}, "-----BEGIN ...")`,
+  });
 
 const schema = z.object({
   LOG_LEVEL: z
@@ -32,7 +37,7 @@ const schema = z.object({
 
   KAFKA_CLIENT: z.enum(['kafkajs', 'librdkafka'], { error: 'expected kafkajs or librdkafka' }).default('kafkajs'),
   KAFKA_CLIENT_ID: name.default('order-events-producer'),
-  KAFKA_SSL_CA_FILE: file.optional(),
+  KAFKA_SSL_CA_FILE: pem('CA certificates').optional(),
   KAFKA_TOPIC: name.default('order-events'),
   KAFKA_DLQ_TOPIC: name.default('order-events.dlq'),
   KAFKA_RUNS_TOPIC: name.default('order-events.runs'),
@@ -72,9 +77,9 @@ const schema = z.object({
   TEMPORAL_ADDRESS: name.default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: name.default('default'),
   TEMPORAL_TASK_QUEUE: name.default('order-events'),
-  TEMPORAL_TLS_CERT_FILE: file.optional(),
-  TEMPORAL_TLS_KEY_FILE: file.optional(),
-  TEMPORAL_TLS_CA_FILE: file.optional(),
+  TEMPORAL_TLS_CERT_FILE: pem('a client certificate').optional(),
+  TEMPORAL_TLS_KEY_FILE: pem('a private key').optional(),
+  TEMPORAL_TLS_CA_FILE: pem('CA certificates').optional(),
   TEMPORAL_UI_URL: name.default('http://127.0.0.1:8233'),
   // How many activities one worker runs at once (the SDK's default is 100); a worker polls for
   // activity tasks only while it has a free slot.
@@ -137,7 +142,8 @@ export interface Config {
     address: string;
     namespace: string;
     taskQueue: string;
-    tls: { certFile: string; keyFile: string; caFile: string | undefined } | undefined;
+    /** TLS to Temporal: a client certificate (mTLS, e.g. Temporal Cloud) and/or the server's CA. */
+    tls: { client: { certFile: string; keyFile: string } | undefined; caFile: string | undefined } | undefined;
     uiUrl: string;
     maxConcurrentActivities: number | undefined;
     maxEventCount: number;
@@ -168,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE must be set together',
     );
   }
+  checkTopics(e);
   checkTimeouts(e);
   return {
     logLevel: e.LOG_LEVEL,
@@ -213,9 +220,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
+      // mTLS with a client certificate, or TLS verified against a CA alone (never plaintext when one is set).
       tls:
-        e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE
-          ? { certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE, caFile: e.TEMPORAL_TLS_CA_FILE }
+        e.TEMPORAL_TLS_CERT_FILE || e.TEMPORAL_TLS_CA_FILE
+          ? {
+              client:
+                e.TEMPORAL_TLS_CERT_FILE && e.TEMPORAL_TLS_KEY_FILE
+                  ? { certFile: e.TEMPORAL_TLS_CERT_FILE, keyFile: e.TEMPORAL_TLS_KEY_FILE }
+                  : undefined,
+              caFile: e.TEMPORAL_TLS_CA_FILE,
+            }
           : undefined,
       uiUrl: e.TEMPORAL_UI_URL,
       maxConcurrentActivities: e.TEMPORAL_MAX_CONCURRENT_ACTIVITIES,
@@ -228,6 +242,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     faultInjection: e.TEST_FAULT_INJECTION,
   };
+}
+
+/** The events, dead-letter and ledger topics must differ: a shared one would mix records of different schemas. */
+function checkTopics(e: Env): void {
+  const topics = {
+    KAFKA_TOPIC: e.KAFKA_TOPIC,
+    KAFKA_DLQ_TOPIC: e.KAFKA_DLQ_TOPIC,
+    KAFKA_RUNS_TOPIC: e.KAFKA_RUNS_TOPIC,
+  };
+  const entries = Object.entries(topics);
+  const clashes = entries.flatMap(([a, ta], i) =>
+    entries
+      .slice(i + 1)
+      .filter(([, tb]) => tb === ta)
+      .map(([b]) => `${a} and ${b} are both "${ta}"`),
+  );
+  if (clashes.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: ${clashes.join('; ')}; the events, dead-letter and run-ledger topics must differ`,
+    );
+  }
 }
 
 /**

@@ -89,5 +89,10 @@ export const NON_RETRYABLE_ERROR_TYPES = [
 ] as const;
 
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redactUrls(err instanceof Error ? err.message : String(err));
+}
+
+/** Replaces the user-info of every URL in `text` (`https://user:pass@host` → `https://***@host`). */
+export function redactUrls(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
 }

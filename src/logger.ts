@@ -1,5 +1,6 @@
 // One small structured logger for code outside workflows and activities (which use Temporal's
 // `log`). Lines are JSON on stderr; `LOG_LEVEL` picks the threshold. Never pass a secret.
+import { redactUrls } from './errors.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogMeta = Record<string, unknown>;
@@ -22,7 +23,10 @@ export function createLogger(
     (lvl: LogLevel) =>
     (message: string, meta: LogMeta = {}): void => {
       if (ORDER[lvl] < ORDER[level]) return;
-      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...base, ...meta }, jsonSafe));
+      // URLs lose their user-info (a password in a URL must not reach a log line).
+      write(
+        redactUrls(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...base, ...meta }, jsonSafe)),
+      );
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -151,11 +151,26 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       inFlight.catch(() => undefined); // surfaced by the next await, not as an unhandled rejection
     };
     let batch = emptyBatch();
-    for await (const event of events) {
+    /** Adds one event; returns the shipping of the batch it filled, if it filled one. */
+    const add = (event: unknown): Promise<void> | undefined => {
       encoder.encode(batch, event, prepared, request.run);
-      if (batch.main.length + batch.dlq.length >= config.batchMaxMessages || batch.bytes >= config.batchMaxBytes) {
-        await ship(batch);
-        batch = emptyBatch();
+      if (batch.main.length + batch.dlq.length < config.batchMaxMessages && batch.bytes < config.batchMaxBytes) {
+        return undefined;
+      }
+      const full = batch;
+      batch = emptyBatch();
+      return ship(full);
+    };
+    // A plain loop over a synchronous source: `for await` would cost a promise per event.
+    if (Symbol.iterator in events) {
+      for (const event of events) {
+        const shipping = add(event);
+        if (shipping) await shipping;
+      }
+    } else {
+      for await (const event of events) {
+        const shipping = add(event);
+        if (shipping) await shipping;
       }
     }
     if (slot) {

@@ -27,9 +27,26 @@ export interface CredentialSource {
 export type ReadSecretString = (secretName: string) => Promise<string | undefined>;
 
 const nonEmpty = z.string({ error: 'is missing or not a string' }).min(1, { error: 'is empty' });
-const kafkaSecret = z.object({ bootstrap_servers: nonEmpty, api_key: nonEmpty, api_secret: nonEmpty });
+/** host:port, the host a name, an IPv4 address or a bracketed IPv6 address, the port 1-65535. */
+const HOST_PORT = /^(?:\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?):(\d{1,5})$/i;
+const bootstrapServers = nonEmpty.refine(
+  (v) =>
+    v.split(',').every((entry) => {
+      const port = HOST_PORT.exec(entry.trim())?.[1];
+      return port !== undefined && Number(port) >= 1 && Number(port) <= 65_535;
+    }),
+  { error: 'is not a comma-separated list of host:port (e.g. "host1:9092,host2:9092")' },
+);
+const kafkaSecret = z.object({ bootstrap_servers: bootstrapServers, api_key: nonEmpty, api_secret: nonEmpty });
 const registrySecret = z.object({
-  url: nonEmpty.refine((u) => URL.canParse(u), { error: 'is not a URL' }),
+  url: nonEmpty
+    .refine((u) => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), {
+      error: 'is not an http(s) URL',
+    })
+    // Credentials belong in api_key / api_secret: in the URL they would reach error messages.
+    .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
+      error: 'carries a user name or password (user:pass@host); put them in api_key and api_secret',
+    }),
   api_key: nonEmpty,
   api_secret: nonEmpty,
 });

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { ConfigError } from '../src/errors.ts';
+import { temporalTls } from '../src/temporal-connection.ts';
 
 test('defaults match the local stack and the interface contract', () => {
   const config = loadConfig({});
@@ -45,5 +49,45 @@ test('ranges are enforced', () => {
 });
 
 test('Temporal mTLS needs both the certificate and the key', () => {
-  assert.throws(() => loadConfig({ TEMPORAL_TLS_CERT_FILE: 'package.json' }), /must be set together/);
+  const cert = join(mkdtempSync(join(tmpdir(), 'cert-')), 'client.pem');
+  writeFileSync(cert, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  assert.throws(() => loadConfig({ TEMPORAL_TLS_CERT_FILE: cert }), /must be set together/);
+});
+
+test('the events, dead-letter and ledger topics must differ', () => {
+  assert.throws(
+    () => loadConfig({ KAFKA_TOPIC: 'orders', KAFKA_DLQ_TOPIC: 'orders' }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /KAFKA_TOPIC and KAFKA_DLQ_TOPIC are both "orders"/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => loadConfig({ KAFKA_RUNS_TOPIC: 'order-events' }),
+    /KAFKA_TOPIC and KAFKA_RUNS_TOPIC are both "order-events"/,
+  );
+});
+
+test('CA, certificate and key files must be PEM', () => {
+  for (const key of ['KAFKA_SSL_CA_FILE', 'TEMPORAL_TLS_CA_FILE']) {
+    assert.throws(() => loadConfig({ [key]: 'package.json' }), new RegExp(`${key}: expected a PEM file`));
+  }
+  assert.throws(
+    () => loadConfig({ TEMPORAL_TLS_CERT_FILE: 'package.json', TEMPORAL_TLS_KEY_FILE: 'package.json' }),
+    /TEMPORAL_TLS_CERT_FILE: expected a PEM file \(a client certificate/,
+  );
+});
+
+test('TEMPORAL_TLS_CA_FILE alone means TLS verified against that CA, never plaintext', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ca-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const config = loadConfig({ TEMPORAL_TLS_CA_FILE: ca });
+  assert.deepEqual(config.temporal.tls, { client: undefined, caFile: ca });
+  const tls = temporalTls(config.temporal);
+  assert.ok(tls, 'TLS is on');
+  assert.equal(tls.clientCertPair, undefined);
+  assert.match(String(tls.serverRootCACertificate), /BEGIN CERTIFICATE/);
+  assert.equal(temporalTls(loadConfig({}).temporal), undefined, 'no TLS setting: plaintext, as the local stack');
 });

@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import { Partitioners } from 'kafkajs';
 import { deadLetter } from '../src/dlq/envelope.ts';
 import { partitionForKey } from '../src/kafka/partitioner.ts';
-import { AuthenticationError, SecretError, TransientError } from '../src/errors.ts';
+import { AuthenticationError, SecretError, TransientError, errorMessage, redactUrls } from '../src/errors.ts';
+import { createLogger } from '../src/logger.ts';
 import {
   DEAD_LETTER_SCHEMA_FILE,
   ORDER_EVENT_SCHEMA_FILE,
@@ -126,9 +127,72 @@ describe('credential cache', () => {
     });
     await assert.rejects(source.registry(), (err: Error) => {
       assert.ok(err instanceof SecretError);
-      assert.equal(err.message, 'secret confluent/schema-registry: key "url" is not a URL');
+      assert.equal(err.message, 'secret confluent/schema-registry: key "url" is not an http(s) URL');
       return true;
     });
+  });
+});
+
+describe('secrets refused before use', () => {
+  const source = (kafka: unknown, registry: unknown) =>
+    createCredentialSource({
+      read: async (name) => JSON.stringify(name === 'kafka-secret' ? kafka : registry),
+      kafkaSecretName: 'kafka-secret',
+      registrySecretName: 'registry-secret',
+      ttlMs: 0,
+    });
+  const good = {
+    bootstrap_servers: 'broker-1:9093,10.0.0.2:9093,[::1]:9093',
+    api_key: 'k',
+    api_secret: 's3cret-value',
+  };
+
+  test('bootstrap_servers must be a comma-separated host:port list; the error names the secret and key, not the value', async () => {
+    assert.deepEqual((await source(good, {}).kafka()).bootstrapServers, [
+      'broker-1:9093',
+      '10.0.0.2:9093',
+      '[::1]:9093',
+    ]);
+    for (const bad of [
+      'broker-1',
+      'broker-1:9093;broker-2:9093',
+      'kafka://broker:9093',
+      'broker:0',
+      'broker:99999',
+      'a:1,,b:2',
+    ]) {
+      await assert.rejects(source({ ...good, bootstrap_servers: bad }, {}).kafka(), (err: Error) => {
+        assert.ok(err instanceof SecretError, `${bad}: ${err.name}`);
+        assert.equal(err.retryable, false);
+        assert.match(
+          err.message,
+          /^secret kafka-secret: key "bootstrap_servers" is not a comma-separated list of host:port/,
+        );
+        assert.ok(!err.message.includes(bad), 'the value is not printed');
+        return true;
+      });
+    }
+  });
+
+  test('a registry url carrying user:pass@ is refused without printing it', async () => {
+    const url = 'https://admin:hunter2@registry.example:8081/apis/ccompat/v7';
+    await assert.rejects(source(good, { url, api_key: 'k', api_secret: 's' }).registry(), (err: Error) => {
+      assert.ok(err instanceof SecretError, err.name);
+      assert.match(err.message, /key "url" carries a user name or password/);
+      assert.doesNotMatch(err.message, /hunter2|admin/);
+      return true;
+    });
+  });
+
+  test('URLs in error messages and log lines lose their user-info', () => {
+    assert.equal(
+      redactUrls('GET https://admin:hunter2@host:8081/x failed; see http://u@h/y and https://plain/z'),
+      'GET https://***@host:8081/x failed; see http://***@h/y and https://plain/z',
+    );
+    assert.equal(errorMessage(new Error('fetch https://a:b@h/ failed')), 'fetch https://***@h/ failed');
+    const lines: string[] = [];
+    createLogger('info', (l) => lines.push(l)).warn('x', { url: 'https://admin:hunter2@h/' });
+    assert.doesNotMatch(lines[0]!, /hunter2/);
   });
 });
 

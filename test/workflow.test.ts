@@ -149,14 +149,28 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
   });
 
   test('invalid input fails at once with a clear message and schedules no activity', async () => {
-    for (const eventCount of [0, -3, 2.5, 'ten', 1001]) {
+    const cases: [unknown, string][] = [
+      ...[0, -3, 2.5, 'ten', 1001, null].map((n): [unknown, string] => [
+        { eventCount: n },
+        `eventCount must be an integer from 1 to 1000, got ${JSON.stringify(n)}`,
+      ]),
+      [{ count: 5 }, 'the input has unknown field(s) "count"; its only field is "eventCount"'],
+      [{ eventCount: 5, extra: true }, 'the input has unknown field(s) "extra"; its only field is "eventCount"'],
+      ['5', 'the input must be an object like {"eventCount": 10}, got "5"'],
+      [[5], 'the input must be an object like {"eventCount": 10}, got [5]'],
+      [null, 'the input must be an object like {"eventCount": 10}, got null'],
+    ];
+    for (const [input, message] of cases) {
       const workflowId = uniqueName('wf-invalid');
-      const failure = applicationFailure(
-        await execute(shared.taskQueue, eventCount, workflowId).catch((e: unknown) => e),
-      );
-      assert.equal(failure.type, 'InvalidInputError');
+      const run = client.workflow.execute('produceOrderEventsWorkflow', {
+        taskQueue: shared.taskQueue,
+        workflowId,
+        args: [input],
+      });
+      const failure = applicationFailure(await run.catch((e: unknown) => e));
+      assert.equal(failure.type, 'InvalidInputError', JSON.stringify(input));
       assert.equal(failure.nonRetryable, true);
-      assert.equal(failure.message, `eventCount must be an integer from 1 to 1000, got ${JSON.stringify(eventCount)}`);
+      assert.equal(failure.message, message);
       const history = await client.workflow.getHandle(workflowId).fetchHistory();
       assert.equal(
         history.events?.some((e) => e.activityTaskScheduledEventAttributes),

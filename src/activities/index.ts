@@ -126,7 +126,7 @@ function pickReport(
 /** Our errors become ApplicationFailures typed by class name (the workflow's non-retryable list). */
 function toFailure(err: unknown, ctx: Context): unknown {
   if (err instanceof ProducerError) {
-    return ApplicationFailure.create({ type: err.name, message: err.message, nonRetryable: !err.retryable });
+    return ApplicationFailure.create({ type: err.name, message: errorMessage(err), nonRetryable: !err.retryable });
   }
   if (err instanceof ApplicationFailure) return err;
   if (ctx.cancellationSignal.aborted) return err;

@@ -69,6 +69,8 @@ export interface ProducerBackend {
   /** Fails (ConfigError) when the backend cannot run here, e.g. its native module is missing. */
   ready(): Promise<void>;
   open(options: TransactionOptions): Promise<OpenTransaction>;
+  /** Waits for producers still closing (librdkafka closes them after the outcome is known). */
+  close?(): Promise<void>;
 }
 
 export interface EventProducer {
@@ -157,6 +159,7 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
         config.sendTimeoutMs * 3,
         'waiting for running transactions to end',
       ).catch(() => undefined);
+      await backend.close?.();
       await shared.close();
     },
   };

@@ -1,15 +1,10 @@
 // produceOrderEventsWorkflow: validates its input, then runs produceEvents once with the
 // tutorial's retry policy (Prefect retries=3, retry_delay_seconds=5).
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import {
-  ApplicationFailure,
-  proxyActivities,
-  proxyLocalActivities,
-  setCurrentDetails,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { proxyActivities, proxyLocalActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Limits, ProduceActivities, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors.ts';
+import { eventCountOf } from './input.ts';
 
 /** Timeouts come from the worker's settings (10 min start-to-close, 1 min heartbeat by default). */
 const produceEventsActivity = (l: Limits) =>
@@ -29,19 +24,9 @@ const { limits } = proxyLocalActivities<ProduceActivities>({ startToCloseTimeout
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
-export async function produceOrderEventsWorkflow(
-  input: ProduceOrderEventsInput = { eventCount: 10 },
-): Promise<RunSummary> {
-  const eventCount: unknown = input?.eventCount ?? 10;
+export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput): Promise<RunSummary> {
   const workerLimits = await limits();
-  const { maxEventCount } = workerLimits;
-  if (typeof eventCount !== 'number' || !Number.isInteger(eventCount) || eventCount < 1 || eventCount > maxEventCount) {
-    throw ApplicationFailure.create({
-      type: 'InvalidInputError',
-      nonRetryable: true,
-      message: `eventCount must be an integer from 1 to ${maxEventCount}, got ${JSON.stringify(eventCount)}`,
-    });
-  }
+  const eventCount = eventCountOf(input, workerLimits.maxEventCount);
 
   const info = workflowInfo();
   const nominal = info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime;

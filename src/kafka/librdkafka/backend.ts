@@ -7,12 +7,20 @@ import { openTransaction } from './transaction.ts';
 
 export function librdkafkaBackend(deps: ProducerDeps): ProducerBackend {
   const { config, credentials, logger } = deps;
+  const closing = new Set<Promise<void>>();
+  const track = (c: Promise<void>) => {
+    closing.add(c);
+    void c.finally(() => closing.delete(c));
+  };
   return {
     name: 'librdkafka',
     ready: async () => {
       await loadLibrdkafka();
     },
     open: async (options) =>
-      openTransaction(await loadLibrdkafka(), await credentials.kafka(), config, options, logger),
+      openTransaction(await loadLibrdkafka(), await credentials.kafka(), config, options, logger, track),
+    close: async () => {
+      await Promise.allSettled([...closing]);
+    },
   };
 }

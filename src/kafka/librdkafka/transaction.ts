@@ -63,6 +63,9 @@ export function librdkafkaSettings(
     'socket.timeout.ms': Math.min(config.requestTimeoutMs, options.timeoutMs),
     'retry.backoff.ms': config.retryInitialMs,
     'retry.backoff.max.ms': 5_000,
+    // librdkafka's 100 ms default holds back the first metadata request of a new producer: with a
+    // producer per transaction that is most of a short run's time (connect 80 ms → 35 ms, measured).
+    'reconnect.backoff.ms': config.retryInitialMs,
     dr_cb: true,
     'delivery.report.only.error': true,
   };
@@ -86,6 +89,8 @@ export async function openTransaction(
   config: Config['kafka'],
   options: TransactionOptions,
   logger: Logger,
+  /** Receives the producer's closing once the transaction is over (awaited at shutdown). */
+  onClosing: (closing: Promise<void>) => void = (closing) => void closing,
 ): Promise<OpenTransaction> {
   const settings = librdkafkaSettings(config, creds, options);
   const producer = new rd.Producer(settings.global, settings.topic);
@@ -199,7 +204,8 @@ export async function openTransaction(
         }
         return result;
       } finally {
-        await close();
+        // The outcome is known: the caller need not wait for librdkafka's threads to stop.
+        onClosing(close());
       }
     },
   };
@@ -235,8 +241,9 @@ function sender(
     async send(batches) {
       throwIfRecordFailed('sending records');
       const deadline = Date.now() + config.sendTimeoutMs;
-      const acks = new Map<string, PartitionAck>();
+      const acks: PartitionAck[] = [];
       for (const { topic, messages } of batches) {
+        const seen: boolean[] = [];
         for (const m of messages) {
           try {
             producer.produce(
@@ -249,13 +256,15 @@ function sender(
           } catch {
             await produce(topic, m, deadline);
           }
-          const tp = `${topic}:${m.partition}`;
-          if (!acks.has(tp)) acks.set(tp, { topic, partition: m.partition, baseOffset: null });
+          if (!seen[m.partition]) {
+            seen[m.partition] = true;
+            acks.push({ topic, partition: m.partition, baseOffset: null });
+          }
         }
       }
       // Queueing never waits on I/O: yield once per batch so timers (heartbeats) keep firing.
       await new Promise((resolve) => setImmediate(resolve));
-      return [...acks.values()];
+      return acks;
     },
   };
 }
