@@ -1,4 +1,5 @@
 // npm run schedule -- apply | describe | trigger | backfill | pause | unpause | delete
+import '../src/local-env.ts'; // first: local stack settings for what the environment leaves unset
 import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { Command, InvalidArgumentError } from 'commander';

@@ -1,6 +1,7 @@
 // The worker: the composition root. Reads config once, builds the long-lived Kafka producer and
 // registry client once, hands them to the activity factory, and closes them after shutdown
 // (SIGINT/SIGTERM: in-flight activities finish or fail cleanly first). Exits non-zero on a crash.
+import './local-env.ts'; // first: local stack settings for what the environment leaves unset
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.ts';

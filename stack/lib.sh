@@ -26,7 +26,7 @@ KAFKA_PORT=$STACK_KAFKA_PORT KAFKA_SASL_PORT=$STACK_KAFKA_SASL_PORT KAFKA_CONTRO
 REGISTRY_PORT=$STACK_REGISTRY_PORT TEMPORAL_PORT=$STACK_TEMPORAL_PORT TEMPORAL_UI_PORT=$STACK_TEMPORAL_UI_PORT
 SECRETS_PORT=$STACK_SECRETS_PORT
 
-# JVMs: Java 17+ is enough for Kafka 4 and Apicurio 3.
+# JVMs: Java 17+ runs Kafka 4; the registry (Apicurio 3) needs Java 21+ (REGISTRY_JAVA, found below).
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 say() { printf '[stack] %s\n' "$*" >&2; }

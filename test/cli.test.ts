@@ -1,10 +1,14 @@
 // The commands users run, as child processes with the real services.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { sampleEvents } from './fixtures/events.ts';
+import type { RunSummary } from '../src/activities/types.ts';
 import { envFor, testApp, testConfig } from './support/app.ts';
+import { uniqueName } from './support/services.ts';
+import { temporalClient } from './support/worker.ts';
 
 const run = promisify(execFile);
 
@@ -81,4 +85,54 @@ test('verify prints the newest events and per-partition counts; dlq list shows d
   assert.equal(dlq.code, 0, dlq.stderr);
   assert.match(dlq.stdout, /SchemaValidationError \[order_status\]/);
   assert.match(dlq.stdout, /1 dead-lettered event\(s\)/);
+});
+
+/** What a new terminal has: no variable from .stack/env (the user sourced nothing). */
+const freshTerminal = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env['PATH'],
+  HOME: process.env['HOME'],
+  ...extra,
+});
+
+test('commands work from a fresh terminal with nothing sourced: local settings fill what is unset', async () => {
+  const config = testConfig();
+  // The user's own settings (here: this test's topics) win; the rest comes from .stack/env.
+  const topics = {
+    KAFKA_TOPIC: config.kafka.topic,
+    KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
+    KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
+  };
+  const ensure = await cli('src/cli/topics.ts', ['ensure'], freshTerminal(topics));
+  assert.equal(ensure.code, 0, ensure.stderr);
+  assert.match(ensure.stdout, new RegExp(`${config.kafka.topic}: created`));
+
+  // The worker reads the secrets (AWS credentials and endpoint from .stack/env) and runs a workflow.
+  const taskQueue = uniqueName('tq-fresh');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+    env: freshTerminal({ ...topics, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const client = await temporalClient();
+  try {
+    const summary = (await client.workflow.execute('produceOrderEventsWorkflow', {
+      taskQueue,
+      workflowId: uniqueName('wf-fresh'),
+      args: [{ eventCount: 3 }],
+      workflowExecutionTimeout: '120s',
+    })) as RunSummary;
+    assert.equal(summary.acknowledged, 3, output);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    await client.connection.close();
+  }
+  assert.doesNotMatch(output, /"level":"(warn|error)"/, 'a healthy run logs no warning');
+
+  // The temporal CLI the stack built, as the README calls it.
+  const temporal = await run('bash', ['stack/temporal.sh', 'operator', 'namespace', 'describe', 'default'], {
+    env: freshTerminal(),
+  });
+  assert.match(temporal.stdout, /NamespaceInfo\.Name\s+default/);
 });

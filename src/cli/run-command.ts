@@ -1,5 +1,6 @@
 // Shared start-up for the commands: config once, the app once, closed once, and errors printed
 // as one clear line (exit code 1) instead of a stack trace.
+import '../local-env.ts'; // first: local stack settings for what the environment leaves unset
 import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { ProducerError, errorMessage } from '../errors.ts';
