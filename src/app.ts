@@ -4,6 +4,8 @@ import type { ActivityDeps } from './activities/index.ts';
 import type { Config } from './config.ts';
 import { createKafkaProducer, type EventProducer } from './kafka/producer.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { noMetrics, type ProducerMetrics } from './telemetry/metrics.ts';
+import { inSpan } from './telemetry/tracing.ts';
 import { createOrderEventSender, type OrderEventSender } from './order-event-sender.ts';
 import {
   DEAD_LETTER_SCHEMA_FILE,
@@ -28,23 +30,40 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createApp(config: Config, overrides: { logger?: Logger; readSecret?: ReadSecretString } = {}): App {
+export function createApp(
+  config: Config,
+  overrides: { logger?: Logger; readSecret?: ReadSecretString; metrics?: ProducerMetrics } = {},
+): App {
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const credentials = createCredentialSource({
-    read: overrides.readSecret ?? awsSecretReader(config.secrets.region, config.secrets.timeoutMs),
+  const metrics = overrides.metrics ?? noMetrics;
+  const read = overrides.readSecret ?? awsSecretReader(config.secrets.region, config.secrets.timeoutMs);
+  const cached = createCredentialSource({
+    read: (name) => inSpan('secretsmanager.GetSecretValue', { 'order_events.secret': name }, () => read(name)),
     kafkaSecretName: config.secrets.kafkaSecretName,
     registrySecretName: config.secrets.registrySecretName,
     ttlMs: config.secrets.cacheTtlMs,
   });
+  const credentials: CredentialSource = {
+    ...cached,
+    invalidate: (which) => {
+      metrics.secretReread(which);
+      cached.invalidate(which);
+    },
+  };
   const registry = createRegistryClient({
     credentials: () => credentials.registry(),
     invalidateCredentials: () => credentials.invalidate('registry'),
     timeoutMs: config.registry.timeoutMs,
   });
-  const schemaIds = createSchemaIds(registry, {
+  const ids = createSchemaIds(registry, {
     autoRegister: config.registry.autoRegister,
     compatibility: config.registry.compatibility,
   });
+  const schemaIds: SchemaIds = {
+    ...ids,
+    idFor: (subject, schema) =>
+      inSpan('schema_registry.schema_id', { 'order_events.subject': subject }, () => ids.idFor(subject, schema)),
+  };
   const producer = createKafkaProducer({ config: config.kafka, credentials, logger });
   const orderEventSchema = loadSchema(ORDER_EVENT_SCHEMA_FILE);
   const deadLetterSchema = loadSchema(DEAD_LETTER_SCHEMA_FILE);
@@ -55,6 +74,7 @@ export function createApp(config: Config, overrides: { logger?: Logger; readSecr
     orderEventSchema,
     deadLetterSchema,
     logger,
+    metrics,
   });
   return {
     config,

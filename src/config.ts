@@ -25,6 +25,12 @@ const pem = (what: string) =>
   });
 
 const schema = z.object({
+  // host:port for the worker's Prometheus endpoint (/metrics); unset, no endpoint.
+  METRICS_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^(?:\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, { error: 'expected host:port, e.g. 127.0.0.1:9464' })
+    .optional(),
   LOG_LEVEL: z
     .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
     .default('info'),
@@ -95,6 +101,8 @@ type Env = z.infer<typeof schema>;
 
 export interface Config {
   logLevel: Env['LOG_LEVEL'];
+  /** The worker's Prometheus endpoint (the SDK's metrics and ours), or undefined for none. */
+  metricsAddress: string | undefined;
   secrets: {
     region: string;
     kafkaSecretName: string;
@@ -178,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   checkTimeouts(e);
   return {
     logLevel: e.LOG_LEVEL,
+    metricsAddress: e.METRICS_ADDRESS,
     secrets: {
       region: e.AWS_REGION,
       kafkaSecretName: e.KAFKA_SECRET_NAME,

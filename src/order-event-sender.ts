@@ -7,6 +7,8 @@ import { partitionForKey } from './kafka/partitioner.ts';
 import type { EventProducer, OutgoingMessage, PartitionAck, ProducerTransaction } from './kafka/producer.ts';
 import { LedgerUnavailableError, ProducerFencedError, TransientError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { noMetrics, type ProducerMetrics } from './telemetry/metrics.ts';
+import { inSpan, traceHeaders } from './telemetry/tracing.ts';
 import { encodeLedgerRecord, slotTransactionalId, type LedgerRecord, type RunReport } from './run-ledger.ts';
 import type { LoadedSchema, OrderEvent } from './schema/order-event.ts';
 import type { SchemaIds } from './schema/schema-ids.ts';
@@ -72,6 +74,7 @@ export interface OrderEventSenderDeps {
   orderEventSchema: LoadedSchema;
   deadLetterSchema: LoadedSchema;
   logger: Logger;
+  metrics?: ProducerMetrics;
   now?: () => number;
 }
 
@@ -96,6 +99,8 @@ const ONE_OFF_TRANSACTION_TIMEOUT_MS = 60_000;
 export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSender {
   const { config, producer, schemaIds, logger } = deps;
   const now = deps.now ?? Date.now;
+  const metrics = deps.metrics ?? noMetrics;
+  const observe = { committed: (s: number) => metrics.committed(s), aborted: () => metrics.transactionAborted() };
 
   async function prepare(ledgerTopic?: string): Promise<Prepared> {
     const started = now();
@@ -117,6 +122,8 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
     events: SendRequest['events'],
     slot?: RunRequest['slot'],
   ): Promise<DeliveryReport> {
+    // Every record carries the transaction span's trace context, so consumers can join the trace.
+    const headers = traceHeaders();
     const ranges = new Map<number, PartitionRange>();
     let acknowledged = 0;
     let deadLettered = 0;
@@ -135,7 +142,9 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       if (batch.dlq.length > 0) topicBatches.push({ topic: config.dlqTopic, messages: batch.dlq });
       if (batch.ledger) topicBatches.push({ topic: slot!.ledgerTopic, messages: [batch.ledger] });
       if (topicBatches.length === 0) return;
+      const sendStarted = performance.now();
       const acks = await tx.send(topicBatches);
+      metrics.batchSent((performance.now() - sendStarted) / 1000);
       recordRanges(ranges, acks, config.topic, batch.main);
       acknowledged += batch.main.length;
       deadLettered += batch.dlq.length;
@@ -153,7 +162,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
     let batch = emptyBatch();
     /** Adds one event; returns the shipping of the batch it filled, if it filled one. */
     const add = (event: unknown): Promise<void> | undefined => {
-      encoder.encode(batch, event, prepared, request.run);
+      encoder.encode(batch, event, prepared, request.run, headers);
       if (batch.main.length + batch.dlq.length < config.batchMaxMessages && batch.bytes < config.batchMaxBytes) {
         return undefined;
       }
@@ -177,14 +186,16 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       await inFlight; // every earlier batch acknowledged: their offsets are known
       const record = slot.record(withLastBatch(reportNow(), batch));
       const partition = partitionForKey(slot.key, prepared.partitions.get(slot.ledgerTopic)!);
-      batch.ledger = { key: slot.key, value: encodeLedgerRecord(record), partition };
+      batch.ledger = { key: slot.key, value: encodeLedgerRecord(record), partition, ...(headers ? { headers } : {}) };
     }
     await ship(batch);
     await inFlight;
     return reportNow();
   }
 
-  const logProduced = (report: DeliveryReport, request: Pick<SendRequest, 'run'>) =>
+  const logProduced = (report: DeliveryReport, request: Pick<SendRequest, 'run'>) => {
+    metrics.produced(report.acknowledged);
+    metrics.deadLettered(report.deadLettered);
     logger.info('events produced', {
       topic: report.topic,
       acknowledged: report.acknowledged,
@@ -193,6 +204,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       durationMs: report.durationMs,
       workflowId: request.run?.workflowId,
     });
+  };
 
   return {
     async send(request) {
@@ -200,10 +212,11 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       const transaction = {
         transactionalId: `${config.transactionalIdPrefix}.${config.topic}.once-${randomUUID()}`,
         timeoutMs: ONE_OFF_TRANSACTION_TIMEOUT_MS,
+        observe,
         ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
       };
-      const report = await producer.inTransaction(transaction, (tx) =>
-        produceAll(tx, prepared, request, request.events),
+      const report = await inSpan('kafka.transaction', { 'messaging.destination.name': config.topic }, () =>
+        producer.inTransaction(transaction, (tx) => produceAll(tx, prepared, request, request.events)),
       );
       logProduced(report, request);
       return report;
@@ -215,19 +228,34 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       const transaction = {
         transactionalId: slotTransactionalId(config.transactionalIdPrefix, config.topic, slot.key),
         timeoutMs: slot.transactionTimeoutMs,
+        observe,
         ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
       };
       // The transaction is open, so every earlier producer of this slot is fenced: what the
       // ledger says now cannot change under us, and deciding on it is safe.
+      const spanAttributes = {
+        'messaging.destination.name': config.topic,
+        'messaging.kafka.transactional_id': transaction.transactionalId,
+        'order_events.slot': slot.key,
+        'order_events.client': producer.client,
+      };
       const once = () =>
-        producer.inTransaction(transaction, async (tx): Promise<RunOutcome> => {
-          const record = await producer.ledger(slot.ledgerTopic).lookup(slot.key);
-          if (record) return { status: 'already-produced', record };
-          return { status: 'produced', report: await produceAll(tx, prepared, request, request.events(), slot) };
-        });
+        inSpan('kafka.transaction', spanAttributes, () =>
+          producer.inTransaction(transaction, async (tx): Promise<RunOutcome> => {
+            const record = await producer.ledger(slot.ledgerTopic).lookup(slot.key);
+            if (record) return { status: 'already-produced', record };
+            return { status: 'produced', report: await produceAll(tx, prepared, request, request.events(), slot) };
+          }),
+        );
       const outcome = await withRestarts(once, config.transactionRestarts, logger, slot.key, request.throwIfCancelled);
-      if (outcome.status === 'produced') logProduced(outcome.report, request);
-      else logger.info('slot already produced; nothing sent', { slot: slot.key, by: outcome.record.workflowId });
+      metrics.runDuration((now() - prepared.started) / 1000);
+      if (outcome.status === 'produced') {
+        metrics.runCommitted();
+        logProduced(outcome.report, request);
+      } else {
+        metrics.runAlreadyCommitted();
+        logger.info('slot already produced; nothing sent', { slot: slot.key, by: outcome.record.workflowId });
+      }
       return outcome;
     },
   };
@@ -281,6 +309,7 @@ function createBatchEncoder(deps: OrderEventSenderDeps, now: () => number) {
     run: RunIdentity | undefined,
     event: unknown,
     failure: { errorClass: string; message: string; fieldPaths?: string[] },
+    headers?: Record<string, string>,
   ) => {
     const key = orderKey(event);
     const value = encodeWireFormat(
@@ -289,36 +318,59 @@ function createBatchEncoder(deps: OrderEventSenderDeps, now: () => number) {
       deadLetter(event, failure, config.topic, now(), run),
     );
     const dlqPartitions = prepared.partitions.get(config.dlqTopic)!;
-    batch.dlq.push({ key, value, partition: key === null ? 0 : partitionForKey(key, dlqPartitions) });
+    const partition = key === null ? 0 : partitionForKey(key, dlqPartitions);
+    batch.dlq.push(headers ? { key, value, partition, headers } : { key, value, partition });
     batch.bytes += value.length;
     logger.debug('event dead-lettered', { errorClass: failure.errorClass, fieldPaths: failure.fieldPaths });
   };
 
   return {
-    encode(batch: Batch, event: unknown, prepared: Prepared, run: RunIdentity | undefined) {
+    encode(
+      batch: Batch,
+      event: unknown,
+      prepared: Prepared,
+      run: RunIdentity | undefined,
+      headers?: Record<string, string>,
+    ) {
       const problems = validate(deps.orderEventSchema.type, event);
       if (problems.length > 0) {
         const message = problems.map((p) => `${p.path}: ${p.reason}`).join('; ');
         const fieldPaths = problems.map((p) => p.path);
-        return toDlq(batch, prepared, run, event, { errorClass: 'SchemaValidationError', message, fieldPaths });
+        return toDlq(
+          batch,
+          prepared,
+          run,
+          event,
+          { errorClass: 'SchemaValidationError', message, fieldPaths },
+          headers,
+        );
       }
       const e = event as OrderEvent;
       let value: Buffer;
       try {
         value = encodeWireFormat(prepared.schemaId, deps.orderEventSchema.type, e);
       } catch (err) {
-        return toDlq(batch, prepared, run, event, {
-          errorClass: 'SerializationError',
-          message: (err as Error).message,
-        });
+        return toDlq(
+          batch,
+          prepared,
+          run,
+          event,
+          { errorClass: 'SerializationError', message: (err as Error).message },
+          headers,
+        );
       }
       if (value.length > config.maxMessageBytes) {
         const message = `${value.length} bytes exceeds ${config.maxMessageBytes}`;
-        return toDlq(batch, prepared, run, event, { errorClass: 'RecordTooLargeError', message });
+        return toDlq(batch, prepared, run, event, { errorClass: 'RecordTooLargeError', message }, headers);
       }
       const key = String(e.order_id);
       const partitions = prepared.partitions.get(config.topic)!;
-      batch.main.push({ key, value, partition: partitionForKey(key, partitions), timestamp: String(e.created_at) });
+      const partition = partitionForKey(key, partitions);
+      batch.main.push(
+        headers
+          ? { key, value, partition, timestamp: String(e.created_at), headers }
+          : { key, value, partition, timestamp: String(e.created_at) },
+      );
       batch.bytes += value.length + key.length;
       logger.debug('event encoded', { order_id: e.order_id });
     },

@@ -9,9 +9,13 @@ import { activityDeps, createApp } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
 import { errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { meterMetrics } from './telemetry/metrics.ts';
+import { tracingWorkerOptions } from './telemetry/temporal-tracing.ts';
+import { startTracing } from './telemetry/tracing.ts';
 import { temporalTls } from './temporal-connection.ts';
 
-function installTemporalLogger(logger: Logger, level: string): void {
+/** The SDK runtime: its logs into ours, and its Prometheus endpoint when METRICS_ADDRESS is set. */
+function installRuntime(logger: Logger, level: string, metricsAddress: string | undefined): void {
   const map: Record<TemporalLevel, keyof Logger> = {
     TRACE: 'debug',
     DEBUG: 'debug',
@@ -23,6 +27,20 @@ function installTemporalLogger(logger: Logger, level: string): void {
     logger: new DefaultLogger(level.toUpperCase() as TemporalLevel, (entry) =>
       logger[map[entry.level]](entry.message, entry.meta),
     ),
+    ...(metricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: {
+              prometheus: {
+                bindAddress: metricsAddress,
+                countersTotalSuffix: true,
+                unitSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          },
+        }
+      : {}),
   });
 }
 
@@ -41,8 +59,10 @@ function faultInjection(config: Config, logger: Logger): Partial<ActivityDeps> {
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, undefined, { component: 'worker' });
-  installTemporalLogger(logger, config.logLevel);
-  const app = createApp(config, { logger });
+  installRuntime(logger, config.logLevel, config.metricsAddress);
+  const metrics = config.metricsAddress ? meterMetrics(Runtime.instance().metricMeter, config.kafka.client) : undefined;
+  const tracing = startTracing();
+  const app = createApp(config, { logger, ...(metrics ? { metrics } : {}) });
   let connection: NativeConnection | undefined;
   try {
     // A backend that cannot run here (librdkafka not built) stops the worker now, not every run.
@@ -59,6 +79,7 @@ async function main(): Promise<void> {
         ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
         : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
       activities: createActivities(activityDeps(app, faultInjection(config, logger))),
+      ...tracingWorkerOptions(tracing, Boolean(config.temporal.workflowBundle)),
       shutdownGraceTime: '30s',
       ...(config.temporal.maxConcurrentActivities
         ? { maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities }
@@ -70,6 +91,8 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       kafkaClient: app.producer.client,
+      metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
+      tracing: tracing.enabled ? 'on (OTEL_* settings)' : 'off',
     });
     // The run ledger is read once now, so the first run does not pay for it (not fatal: lookups retry).
     app.producer
@@ -80,6 +103,9 @@ async function main(): Promise<void> {
   } finally {
     await app.close();
     logger.info('kafka producer closed');
+    await tracing
+      .shutdown()
+      .catch((err: unknown) => logger.warn('flushing spans failed', { error: errorMessage(err) }));
     await connection?.close();
   }
 }

@@ -1,5 +1,7 @@
 // Health check for one local broker: a real Metadata round trip, bounded by timeouts, that also
-// sees the expected number of brokers in the cluster (argument 2, default 1).
+// sees the expected number of brokers in the cluster (argument 2, default 1), then the group and
+// transaction coordinators answering (their internal topics loaded): a client's first run on a
+// fresh broker must not meet "coordinator is loading" and retry with warnings.
 import { Kafka, logLevel } from 'kafkajs';
 
 const broker = process.argv[2] ?? '127.0.0.1:9092';
@@ -19,7 +21,19 @@ try {
   if (cluster.brokers.length < expected) {
     throw new Error(`${cluster.brokers.length} of ${expected} brokers in the cluster metadata`);
   }
-  console.log(`kafka ok: cluster ${cluster.clusterId}, controller ${cluster.controller}`);
+  // Group coordinator: DescribeGroups goes through FindCoordinator to the group's coordinator.
+  const [group] = (await admin.describeGroups(['stack-health'])).groups;
+  if (group?.errorCode) throw new Error(`group coordinator: error code ${group.errorCode}`);
+  // Transaction coordinator: InitProducerId, then an empty transaction aborted.
+  const producer = kafka.producer({ transactionalId: 'stack-health', maxInFlightRequests: 1, idempotent: true });
+  try {
+    await producer.connect();
+    const tx = await producer.transaction();
+    await tx.abort();
+  } finally {
+    await producer.disconnect().catch(() => {});
+  }
+  console.log(`kafka ok: cluster ${cluster.clusterId}, controller ${cluster.controller}, coordinators answer`);
 } catch (err) {
   console.error(`kafka unhealthy at ${broker}: ${err.message}`);
   process.exitCode = 1;

@@ -15,7 +15,7 @@ provision_kafka() {
   need mvn "Maven resolves the Kafka jars from Maven Central"
   say "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION and its dependencies from Maven Central"
   rm -rf "$KAFKA_HOME"
-  mvn -B -q -f "$ROOT/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+  with_progress "kafka: resolving jars" mvn -B -q -f "$ROOT/stack/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     dependency:copy-dependencies -DoutputDirectory="$KAFKA_HOME/libs" -DincludeScope=runtime
   touch "$KAFKA_HOME/.complete"
 }
@@ -27,7 +27,7 @@ provision_apicurio() {
   local file="apicurio-registry-app-$APICURIO_VERSION-all.tar.gz"
   say "registry: downloading $file from Maven Central"
   rm -rf "$APICURIO_HOME" && mkdir -p "$APICURIO_HOME"
-  curl -fsSL --retry 3 -o "$CACHE/$file.part" "$base/$file"
+  with_progress "registry: download" curl -fsSL --retry 3 -o "$CACHE/$file.part" "$base/$file"
   local want got
   want="$(curl -fsSL --retry 3 "$base/$file.sha1" | cut -c1-40)"
   got="$(sha1sum "$CACHE/$file.part" | cut -c1-40)"
@@ -42,7 +42,8 @@ provision_temporal() {
   [[ -x "$TEMPORAL_BIN" ]] && return
   need go "builds the temporal CLI"
   say "temporal: building github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION (a few minutes the first time)"
-  GOBIN="$(dirname "$TEMPORAL_BIN")" GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+  with_progress "temporal: go install" env GOBIN="$(dirname "$TEMPORAL_BIN")" GOFLAGS=-mod=mod \
+    go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
 }
 
 provision_moto() {
@@ -51,7 +52,7 @@ provision_moto() {
   say "secrets: installing moto[server]==$MOTO_VERSION into $MOTO_VENV"
   rm -rf "$MOTO_VENV"
   python3 -m venv "$MOTO_VENV"
-  "$MOTO_VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
+  with_progress "secrets: pip install moto" "$MOTO_VENV/bin/pip" install -q "moto[server]==$MOTO_VERSION"
   touch "$MOTO_VENV/.complete"
 }
 

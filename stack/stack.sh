@@ -162,18 +162,7 @@ CREDS_EOF
 ensure_tls() {
   [[ -f "$TLS/broker.p12" ]] && return
   say "tls: generating a local CA and a broker certificate for 127.0.0.1 / localhost"
-  mkdir -p "$TLS"
-  (
-    cd "$TLS"
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=order-events local CA" \
-      -keyout ca.key -out ca.pem 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >broker.ext
-    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
-      -extfile broker.ext -out broker.pem 2>/dev/null
-    openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
-      -passout "pass:$TLS_STORE_PASSWORD" -out broker.p12
-  )
+  TLS_STORE_PASSWORD="$TLS_STORE_PASSWORD" sh "$ROOT/stack/gen-certs.sh" "$TLS"
 }
 
 # --- services -------------------------------------------------------------------------

@@ -21,9 +21,24 @@ test('docker-compose.yml publishes the contract ports on loopback only', () => {
   assert.doesNotMatch(config, /- "?0\.0\.0\.0:\d+/);
 });
 
-test('the compose seeder writes the two secrets the producer reads', () => {
-  const seeder = readFileSync('stack/compose/seed-secrets.sh', 'utf8');
-  assert.match(seeder, /put confluent\/kafka-cluster/);
-  assert.match(seeder, /put confluent\/schema-registry/);
-  for (const key of ['bootstrap_servers', 'api_key', 'api_secret', 'url']) assert.match(seeder, new RegExp(key));
+test("compose reuses the stack's certificate and secret scripts and runs the stack's versions", () => {
+  const config = compose('config');
+  assert.match(config, /\/stack\/gen-certs\.sh/);
+  assert.match(config, /\/stack\/seed_secrets\.py/);
+  const seeder = readFileSync('stack/seed_secrets.py', 'utf8');
+  for (const key of [
+    'confluent/kafka-cluster',
+    'confluent/schema-registry',
+    'bootstrap_servers',
+    'api_key',
+    'api_secret',
+    'url',
+  ]) {
+    assert.match(seeder, new RegExp(key));
+  }
+  const versions = readFileSync('stack/versions.sh', 'utf8');
+  const kafka = /^KAFKA_VERSION=(\S+)/m.exec(versions)?.[1];
+  const moto = /^MOTO_VERSION=(\S+)/m.exec(versions)?.[1];
+  assert.match(config, new RegExp(`apache/kafka:${kafka}`));
+  assert.match(config, new RegExp(`motoserver/moto:${moto}`));
 });

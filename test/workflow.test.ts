@@ -15,9 +15,9 @@ import type { OrderEvent } from '../src/schema/order-event.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.ts';
 import { applySchedule } from '../schedules/apply.ts';
 import { produceOrderEventsSchedule } from '../schedules/produce-order-events.ts';
-import { createTopicsFor, envFor, readDecoded, testApp, testConfig } from './support/app.ts';
+import { createTopicsFor, envFor, putSecret, readDecoded, testApp, testConfig } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
-import { temporalAddress, temporalCli, uniqueName } from './support/services.ts';
+import { readSecretJson, temporalAddress, temporalCli, uniqueName } from './support/services.ts';
 import { startWorker, temporalClient, workflowBundle, type TestWorker } from './support/worker.ts';
 
 const run = promisify(execFile);
@@ -177,6 +177,39 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
         false,
       );
     }
+  });
+
+  test('no secret appears in any history or failure message of this suite, a refused login included', async () => {
+    const suiteStart = new Date(Date.now() - 15 * 60_000).toISOString();
+    const registry = await readSecretJson('confluent/schema-registry');
+    const wrong = `wrong-registry-password-${uniqueName('pw')}`;
+    const secretName = uniqueName('test/bad-registry');
+    await putSecret(secretName, { ...registry, api_secret: wrong });
+    const config = testConfig({ REGISTRY_SECRET_NAME: secretName });
+    await createTopicsFor(config);
+    const badApp = testApp(config);
+    const bad = await startWorker(badApp);
+    try {
+      const failure = applicationFailure(await execute(bad.taskQueue, 2).catch((e: unknown) => e));
+      assert.equal(failure.type, 'AuthenticationError');
+      assert.doesNotMatch(failure.message, new RegExp(wrong));
+    } finally {
+      await bad.stop();
+      await badApp.close();
+    }
+    const kafka = await readSecretJson('confluent/kafka-cluster');
+    const secrets = [kafka['api_secret']!, registry['api_secret']!, wrong];
+    let scanned = 0;
+    for await (const wf of client.workflow.list({ query: `StartTime > "${suiteStart}"` })) {
+      const history = JSON.stringify(
+        await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory(),
+        (_k, v: unknown) =>
+          typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v,
+      );
+      for (const secret of secrets) assert.ok(!history.includes(secret), `a secret in the history of ${wf.workflowId}`);
+      scanned++;
+    }
+    assert.ok(scanned >= 5, `scanned ${scanned} histories`);
   });
 
   test('the manual start command from the README works with the real temporal binary', async () => {

@@ -4,10 +4,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../telemetry/temporal-tracing.ts';
 
 const out = process.argv[2] ?? 'dist/workflows.bundle.js';
 const { code } = await bundleWorkflowCode({
   workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+  workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
 });
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, code);

@@ -10,7 +10,9 @@ import { registerSnappyCodec } from './snappy-codec.ts';
 function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
-      const { message, ...meta } = log;
+      // kafkajs attaches stack traces to conditions it retries itself: the message and error say enough.
+      const { message, ...meta } = log as typeof log & { stack?: unknown };
+      delete meta.stack;
       // kafkajs is chatty at INFO (connects, joins); keep that at debug. Its errors are ours to report.
       if (level <= KafkaLogLevel.WARN) logger.warn(`kafkajs: ${message}`, meta);
       else logger.debug(`kafkajs: ${message}`, meta);

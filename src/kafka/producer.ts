@@ -22,6 +22,8 @@ export interface OutgoingMessage {
   value: Buffer;
   partition: number;
   timestamp?: string;
+  /** Record headers (the W3C `traceparent` when tracing is on); one object shared by a run's records. */
+  headers?: Record<string, string>;
 }
 
 export interface TopicBatch {
@@ -55,6 +57,8 @@ export interface TransactionOptions {
   timeoutMs: number;
   /** Checked once the transaction is open (fenced) and again before the commit. */
   throwIfCancelled?: () => void;
+  /** Told how long the commit took, or that the transaction was aborted (metrics). */
+  observe?: { committed(seconds: number): void; aborted(): void };
 }
 
 /** A transaction whose producer is registered (earlier producers of its id fenced) and begun. */

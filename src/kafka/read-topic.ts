@@ -14,6 +14,8 @@ export interface ReadRecord {
   timestamp: number;
   key: string | null;
   value: Buffer | null;
+  /** Record headers as text (e.g. `traceparent`). */
+  headers: Record<string, string>;
 }
 
 async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
@@ -56,6 +58,9 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
           timestamp: Number(message.timestamp),
           key: message.key?.toString() ?? null,
           value: message.value,
+          headers: Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, Array.isArray(v) ? String(v[0]) : String(v)]),
+          ),
         });
       },
     });

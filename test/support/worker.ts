@@ -6,14 +6,19 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import { createActivities, type ActivityDeps } from '../../src/activities/index.ts';
 import { activityDeps, type App } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
+import { WORKFLOW_INTERCEPTOR_MODULES, tracingWorkerOptions } from '../../src/telemetry/temporal-tracing.ts';
+import { startTracing } from '../../src/telemetry/tracing.ts';
 import { quietTemporalRuntime } from './temporal-runtime.ts';
 import { temporalAddress, uniqueName } from './services.ts';
 
+/** In-process test workers do not trace (the tracing test runs a worker process); their bundle is the real one. */
+const noTracing = startTracing({});
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietTemporalRuntime();
   bundle ??= bundleWorkflowCode({
     workflowsPath: fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url)),
+    workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} },
   });
   return bundle;
@@ -38,6 +43,7 @@ export async function startWorker(
     connection,
     taskQueue,
     workflowBundle: await workflowBundle(),
+    ...tracingWorkerOptions(noTracing, true),
     activities: createActivities(activityDeps({ ...app, config: withMaxEventCount(app, maxEventCount) }, extra)),
   });
   const running = worker.run();

@@ -77,13 +77,16 @@ export async function openTransaction(
           result = await work(sender(tx, config, bounded));
           options.throwIfCancelled?.();
         } catch (err) {
+          options.observe?.aborted();
           await bounded(tx.abort(), 'aborting the Kafka transaction').catch((abortErr: unknown) => {
             // The next producer with this id aborts it anyway (and the broker after its timeout).
             logger.warn('aborting the Kafka transaction failed', { error: errorMessage(abortErr) });
           });
           throw err;
         }
+        const commitStarted = performance.now();
         await bounded(tx.commit(), 'committing the Kafka transaction');
+        options.observe?.committed((performance.now() - commitStarted) / 1000);
         return result;
       } finally {
         await close();

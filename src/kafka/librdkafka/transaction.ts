@@ -189,11 +189,14 @@ export async function openTransaction(
           result = await work(sender(rd, producer, config, throwIfRecordFailed, fail));
           options.throwIfCancelled?.();
           throwIfRecordFailed('sending records');
+          const commitStarted = performance.now();
           await call('committing the Kafka transaction', config.sendTimeoutMs, (done) =>
             producer.commitTransaction(config.sendTimeoutMs, done),
           );
+          options.observe?.committed((performance.now() - commitStarted) / 1000);
           throwIfRecordFailed('committing the Kafka transaction');
         } catch (err) {
+          options.observe?.aborted();
           await call('aborting the Kafka transaction', config.sendTimeoutMs, (done) =>
             producer.abortTransaction(config.sendTimeoutMs, done),
           ).catch((abortErr: unknown) => {
@@ -219,11 +222,33 @@ function sender(
   fail: (err: unknown, what: string) => Error,
 ): ProducerTransaction {
   const QUEUE_FULL = rd.CODES.ERRORS.ERR__QUEUE_FULL;
+  /** librdkafka takes headers as a list of one-entry objects; a run's records share one. */
+  let lastHeaders: Record<string, string> | undefined;
+  let lastList: { [key: string]: string }[] | undefined;
+  const headerList = (h: Record<string, string> | undefined) => {
+    if (h === undefined) return undefined;
+    if (h !== lastHeaders) {
+      lastHeaders = h;
+      lastList = Object.entries(h).map(([k, v]) => ({ [k]: v }));
+    }
+    return lastList;
+  };
+  const send1 = (topic: string, m: TopicBatch['messages'][number]): void => {
+    producer.produce(
+      topic,
+      m.partition,
+      m.value,
+      m.key,
+      m.timestamp === undefined ? null : Number(m.timestamp),
+      undefined,
+      headerList(m.headers),
+    );
+  };
   /** Hands one record to librdkafka, waiting (bounded) while its queue is full. */
   const produce = async (topic: string, m: TopicBatch['messages'][number], deadline: number) => {
     for (;;) {
       try {
-        producer.produce(topic, m.partition, m.value, m.key, m.timestamp === undefined ? null : Number(m.timestamp));
+        send1(topic, m);
         return;
       } catch (err) {
         if ((err as LibrdKafkaError).code !== QUEUE_FULL) throw fail(err, `sending to ${topic}`);

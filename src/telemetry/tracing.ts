@@ -1,0 +1,86 @@
+// OpenTelemetry traces, off unless the standard OTEL_* variables ask for them:
+//   OTEL_TRACES_EXPORTER=otlp (or an OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) → OTLP over HTTP,
+//     protobuf by default, JSON with OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL=http/json;
+//   OTEL_TRACES_EXPORTER=console → spans printed to stdout; none / OTEL_SDK_DISABLED=true → off.
+// The exporters read their own OTEL_EXPORTER_OTLP_* settings (endpoint, headers, timeout);
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service (default order-events-producer).
+// Registering the provider installs the W3C trace-context propagator used for record headers.
+import { SpanStatusCode, context, propagation, trace, type Attributes } from '@opentelemetry/api';
+import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpProtobufExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { Resource, envDetectorSync, type IResource } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NoopSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ConfigError } from '../errors.ts';
+
+const SERVICE = 'order-events-producer';
+const tracer = () => trace.getTracer(SERVICE);
+
+export interface Tracing {
+  enabled: boolean;
+  resource: IResource;
+  /** Where workflow spans (exported from the workflow sandbox through a sink) go. */
+  spanProcessor: SpanProcessor;
+  /** Flushes the spans still buffered. */
+  shutdown(): Promise<void>;
+}
+
+function exporterFor(env: NodeJS.ProcessEnv): SpanExporter | undefined {
+  if (env['OTEL_SDK_DISABLED'] === 'true') return undefined;
+  const endpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'];
+  const name = env['OTEL_TRACES_EXPORTER'] ?? (endpoint ? 'otlp' : 'none');
+  if (name === 'none') return undefined;
+  if (name === 'console') return new ConsoleSpanExporter();
+  if (name !== 'otlp') {
+    throw new ConfigError(`invalid configuration: OTEL_TRACES_EXPORTER: expected otlp, console or none, got "${name}"`);
+  }
+  const protocol = env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] ?? env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? 'http/protobuf';
+  if (protocol === 'http/json') return new OtlpJsonExporter();
+  if (protocol === 'http/protobuf') return new OtlpProtobufExporter();
+  throw new ConfigError(
+    `invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL: expected http/protobuf or http/json, got "${protocol}"`,
+  );
+}
+
+/** Starts tracing when the environment asks for it; otherwise a no-op with the same shape. */
+export function startTracing(env: NodeJS.ProcessEnv = process.env): Tracing {
+  const resource = Resource.default()
+    .merge(new Resource({ 'service.name': SERVICE }))
+    .merge(envDetectorSync.detect());
+  const exporter = exporterFor(env);
+  if (!exporter) {
+    return { enabled: false, resource, spanProcessor: new NoopSpanProcessor(), shutdown: async () => undefined };
+  }
+  const spanProcessor = new BatchSpanProcessor(exporter);
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  provider.register();
+  return { enabled: true, resource, spanProcessor, shutdown: () => provider.shutdown() };
+}
+
+/** Runs `work` in a child span of the active one; the span records a failure and always ends. */
+export function inSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+  return tracer().startActiveSpan(name, { attributes }, async (span) => {
+    try {
+      return await work();
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error)?.message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/** The active span as W3C trace-context headers (`traceparent`), or undefined when there is none. */
+export function traceHeaders(): Record<string, string> | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier['traceparent'] ? carrier : undefined;
+}
