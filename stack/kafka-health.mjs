@@ -25,7 +25,12 @@ try {
   const [group] = (await admin.describeGroups(['stack-health'])).groups;
   if (group?.errorCode) throw new Error(`group coordinator: error code ${group.errorCode}`);
   // Transaction coordinator: InitProducerId, then an empty transaction aborted.
-  const producer = kafka.producer({ transactionalId: 'stack-health', maxInFlightRequests: 1, idempotent: true });
+  const producer = kafka.producer({
+    transactionalId: 'stack-health',
+    maxInFlightRequests: 1,
+    idempotent: true,
+    retry: { retries: 2 }, // an idempotent kafkajs producer refuses to run without retries
+  });
   try {
     await producer.connect();
     const tx = await producer.transaction();

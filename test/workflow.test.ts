@@ -182,10 +182,11 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
   test('no secret appears in any history or failure message of this suite, a refused login included', async () => {
     const suiteStart = new Date(Date.now() - 15 * 60_000).toISOString();
     const registry = await readSecretJson('confluent/schema-registry');
-    const wrong = `wrong-registry-password-${uniqueName('pw')}`;
-    const secretName = uniqueName('test/bad-registry');
-    await putSecret(secretName, { ...registry, api_secret: wrong });
-    const config = testConfig({ REGISTRY_SECRET_NAME: secretName });
+    const kafka = await readSecretJson('confluent/kafka-cluster');
+    const wrong = `wrong-kafka-password-${uniqueName('pw')}`;
+    const secretName = uniqueName('test/bad-kafka');
+    await putSecret(secretName, { ...kafka, api_secret: wrong });
+    const config = testConfig({ KAFKA_SECRET_NAME: secretName });
     await createTopicsFor(config);
     const badApp = testApp(config);
     const bad = await startWorker(badApp);
@@ -197,7 +198,6 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
       await bad.stop();
       await badApp.close();
     }
-    const kafka = await readSecretJson('confluent/kafka-cluster');
     const secrets = [kafka['api_secret']!, registry['api_secret']!, wrong];
     let scanned = 0;
     for await (const wf of client.workflow.list({ query: `StartTime > "${suiteStart}"` })) {

@@ -35,7 +35,8 @@ export const noMetrics: ProducerMetrics = {
 export function meterMetrics(meter: MetricMeter, client: string): ProducerMetrics {
   const tags = { client };
   const counter = (name: string, description: string) => meter.createCounter(name, '', description);
-  const seconds = (name: string, description: string) => meter.createHistogram(name, 'float', 's', description);
+  const seconds = (name: string, description: string) =>
+    meter.createHistogram(`${name}_seconds`, 'float', '', `${description} (seconds)`);
   const produced = counter('order_events_produced', 'Events committed to the events topic');
   const deadLettered = counter('order_events_dead_lettered', 'Events committed to the dead-letter topic');
   const runs = counter('order_events_runs', 'Runs by outcome: committed, or already committed (sent nothing)');

@@ -96,7 +96,7 @@ async function coordinatorOf(transactionalId: string): Promise<number> {
 /** Run sizes per backend: long enough that the faults strike mid-send (librdkafka is about ten times faster). */
 const SIZES: Record<KafkaClient, { midRun: number; rolling: number }> = {
   kafkajs: { midRun: 40_000, rolling: 200_000 },
-  librdkafka: { midRun: 400_000, rolling: 600_000 },
+  librdkafka: { midRun: 200_000, rolling: 400_000 },
 };
 
 describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.insync.replicas 2)', (kafkaClient) => {

@@ -32,6 +32,14 @@ import type { RdKafkaModule } from './load.ts';
 
 /** Records librdkafka holds before a send waits for room (bounds memory on a large run). */
 const QUEUE_MAX_MESSAGES = 100_000;
+/**
+ * How long records may stall (a full queue, a commit's flush) before the try fails: librdkafka
+ * moves records across leader and coordinator changes itself, which takes seconds; bounding that by
+ * a short KAFKA_SEND_TIMEOUT_MS aborted every try of a rolling restart (measured). Never past the
+ * transaction's own timeout.
+ */
+const stallBoundMs = (config: Config['kafka'], options: TransactionOptions) =>
+  Math.min(Math.max(config.sendTimeoutMs, 30_000), options.timeoutMs);
 
 /** librdkafka settings equal in meaning to the kafkajs backend's (see README "producer settings"). */
 export function librdkafkaSettings(
@@ -186,12 +194,13 @@ export async function openTransaction(
         options.throwIfCancelled?.();
         let result;
         try {
-          result = await work(sender(rd, producer, config, throwIfRecordFailed, fail));
+          result = await work(sender(rd, producer, stallBoundMs(config, options), throwIfRecordFailed, fail));
           options.throwIfCancelled?.();
           throwIfRecordFailed('sending records');
           const commitStarted = performance.now();
-          await call('committing the Kafka transaction', config.sendTimeoutMs, (done) =>
-            producer.commitTransaction(config.sendTimeoutMs, done),
+          const commitTimeoutMs = stallBoundMs(config, options);
+          await call('committing the Kafka transaction', commitTimeoutMs, (done) =>
+            producer.commitTransaction(commitTimeoutMs, done),
           );
           options.observe?.committed((performance.now() - commitStarted) / 1000);
           throwIfRecordFailed('committing the Kafka transaction');
@@ -217,7 +226,7 @@ export async function openTransaction(
 function sender(
   rd: RdKafkaModule,
   producer: Producer,
-  config: Config['kafka'],
+  stallMs: number,
   throwIfRecordFailed: (what: string) => void,
   fail: (err: unknown, what: string) => Error,
 ): ProducerTransaction {
@@ -255,7 +264,7 @@ function sender(
         throwIfRecordFailed(`sending to ${topic}`);
         if (Date.now() > deadline) {
           throw new OperationTimeoutError(
-            `sending to ${topic}: librdkafka's queue stayed full for ${config.sendTimeoutMs} ms (the broker is not taking records)`,
+            `sending to ${topic}: librdkafka's queue stayed full for ${stallMs} ms (the broker is not taking records)`,
           );
         }
         await new Promise((resolve) => setTimeout(resolve, 1));
@@ -265,7 +274,7 @@ function sender(
   return {
     async send(batches) {
       throwIfRecordFailed('sending records');
-      const deadline = Date.now() + config.sendTimeoutMs;
+      const deadline = Date.now() + stallMs;
       const acks: PartitionAck[] = [];
       for (const { topic, messages } of batches) {
         const seen: boolean[] = [];
