@@ -10,5 +10,9 @@ bash stack/stack.sh up
 # shellcheck disable=SC1091
 source .stack/env
 
-echo "== failover tests (three-broker cluster)"
+# kafkajs only by default: on librdkafka the coordinator-loss scenarios are not yet reliable (an
+# attempt can miss its heartbeats while librdkafka calls wait on libuv's thread pool; see
+# docs/producer-backends.md). TEST_KAFKA_CLIENTS=librdkafka (or kafkajs,librdkafka) runs them.
+export TEST_KAFKA_CLIENTS="${TEST_KAFKA_CLIENTS:-kafkajs}"
+echo "== failover tests (three-broker cluster; backends: $TEST_KAFKA_CLIENTS)"
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec test/failover/*.test.ts
