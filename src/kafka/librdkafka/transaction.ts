@@ -280,13 +280,7 @@ function sender(
         const seen: boolean[] = [];
         for (const m of messages) {
           try {
-            producer.produce(
-              topic,
-              m.partition,
-              m.value,
-              m.key,
-              m.timestamp === undefined ? null : Number(m.timestamp),
-            );
+            send1(topic, m);
           } catch {
             await produce(topic, m, deadline);
           }
