@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
 import { orderEventsForRun } from '../src/activities/order-events-source.ts';
+import { orderIdBase } from '../src/run-ledger/index.ts';
 import type { RunSummary } from '../src/activities/types.ts';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -20,6 +21,10 @@ import { renderChart } from './chart.ts';
 import type { Results } from './report.ts';
 import { latencyRuns } from './latency.ts';
 import { measureMemory } from './memory.ts';
+
+/** Order ids in a run's block, as a real run's are (their size is what the encoder sees). */
+const benchOrderIds = (nominalTimeMs: number) =>
+  orderIdBase({ topic: 'bench', origin: { workflow: 'bench' }, nominalTimeMs });
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -59,7 +64,7 @@ const percentile = (xs: number[], p: number) => {
 
 // The same OrderEvent records everywhere: their mean encoded size sizes the Java tool's records.
 const recordBytes = Math.round(
-  [...orderEventsForRun(Date.now(), 1000)].reduce(
+  [...orderEventsForRun(Date.now(), 1000, benchOrderIds(Date.now()))].reduce(
     (n, e) => n + encodeWireFormat(1, app.orderEventSchema.type, e).length,
     0,
   ) / 1000,

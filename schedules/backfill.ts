@@ -10,6 +10,8 @@ export interface BackfillLimits {
   maxRuns: number;
   /** How far back a slot may lie: the run ledger's retention, so a produced slot is still recorded there. */
   maxAgeMs: number;
+  /** Where that limit comes from, for the message (the ledger topic's retention.ms, or the setting). */
+  ageSource?: string;
 }
 
 export interface BackfillPlan {
@@ -36,7 +38,7 @@ export async function backfillSchedule(
   const oldest = now.getTime() - limits.maxAgeMs;
   if (from.getTime() < oldest) {
     throw new ScheduleInputError(
-      `--from ${from.toISOString()} is older than the run ledger keeps slots (KAFKA_RUNS_RETENTION_MS, ` +
+      `--from ${from.toISOString()} is older than the run ledger keeps slots (${limits.ageSource ?? 'KAFKA_RUNS_RETENTION_MS'}, ` +
         `oldest allowed ${new Date(oldest).toISOString()}): a slot produced then could be produced again`,
     );
   }

@@ -1,10 +1,20 @@
 // npm run schedule -- apply | describe | trigger | backfill | pause | unpause | delete
 import '../src/local-env.ts'; // first: local stack settings for what the environment leaves unset
-import { Client, Connection, ScheduleOverlapPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  ApplicationFailure,
+  Client,
+  Connection,
+  ScheduleOverlapPolicy,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config.ts';
+import { createApp } from '../src/app.ts';
 import { errorMessage } from '../src/errors.ts';
+import { createLogger } from '../src/logger.ts';
+import { withTimeout } from '../src/timeout.ts';
 import { temporalTls } from '../src/temporal-connection.ts';
 import type { produceOrderEventsWorkflow } from '../src/workflows/index.ts';
 import { applySchedule, describeSchedule } from './apply.ts';
@@ -47,7 +57,7 @@ async function withClient(work: (client: Client, scheduleId: string) => Promise<
     connection = await Connection.connect({ address: temporal.address, tls: temporalTls(temporal) });
     await work(new Client({ connection, namespace: temporal.namespace }), program.opts<{ id: string }>().id);
   } catch (err) {
-    console.error(`schedule: ${errorMessage(err)}`);
+    console.error(`schedule: ${failureMessage(err)}`);
     process.exitCode = 1;
   } finally {
     await connection?.close();
@@ -161,13 +171,13 @@ program
   .option('--timeout <seconds>', 'how long --wait waits for all runs', (v) => Number.parseInt(v, 10), 600)
   .action((opts: { from: Date; to: Date; wait?: boolean; timeout: number }) =>
     withClient(async (client, scheduleId) => {
-      const { kafka } = loadConfig();
+      const retention = await ledgerRetention();
       const before = new Map<string, string | undefined>();
       const plan = await backfillSchedule(
         client,
         scheduleId,
         { from: opts.from, to: opts.to },
-        { maxRuns: BACKFILL_MAX_RUNS, maxAgeMs: kafka.runsRetentionMs - BACKFILL_AGE_MARGIN_MS },
+        { maxRuns: BACKFILL_MAX_RUNS, maxAgeMs: retention.ms - BACKFILL_AGE_MARGIN_MS, ageSource: retention.source },
         new Date(),
         async (ids) => {
           for (const id of ids) before.set(id, await currentRunId(client, id));
@@ -189,6 +199,36 @@ program
       }
     }),
   );
+
+/**
+ * How long the run ledger keeps records: its topic's real retention.ms when Kafka answers, else
+ * KAFKA_RUNS_RETENTION_MS (the worker refuses a slot beyond the real retention either way).
+ */
+async function ledgerRetention(): Promise<{ ms: number; source: string }> {
+  const config = loadConfig();
+  const app = createApp(config, { logger: createLogger('error') });
+  try {
+    const ledger = await app.producer.ledger(config.kafka.runsTopic);
+    const ms = await withTimeout(ledger.retentionMs(), config.kafka.requestTimeoutMs, 'reading the ledger retention');
+    return { ms, source: `${config.kafka.runsTopic} retention.ms` };
+  } catch (err) {
+    console.error(
+      `schedule: could not read the run ledger's retention (${errorMessage(err)}); using KAFKA_RUNS_RETENTION_MS`,
+    );
+    return { ms: config.kafka.runsRetentionMs, source: 'KAFKA_RUNS_RETENTION_MS' };
+  } finally {
+    await app.close();
+  }
+}
+
+/** A failed run says why: the innermost cause (the activity's error type and message), not "Workflow execution failed". */
+function failureMessage(err: unknown): string {
+  if (!(err instanceof WorkflowFailedError)) return errorMessage(err);
+  let cause: unknown = err;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  const type = cause instanceof ApplicationFailure && cause.type ? `${cause.type}: ` : '';
+  return `${err.message}: ${type}${errorMessage(cause)}`;
+}
 
 async function currentRunId(client: Client, workflowId: string): Promise<string | undefined> {
   try {

@@ -96,7 +96,6 @@ export function activityDeps(app: App, extra: Partial<ActivityDeps> = {}): Activ
   return {
     produceRun: (request) => app.sender.produceRun(request),
     config: {
-      runsTopic: config.kafka.runsTopic,
       maxEventCount: config.temporal.maxEventCount,
       activity: config.temporal.activity,
       transactionMaxTimeoutMs: config.kafka.transactionMaxTimeoutMs,

@@ -46,7 +46,10 @@ const schema = z.object({
   KAFKA_SSL_CA_FILE: pem('CA certificates').optional(),
   KAFKA_TOPIC: name.default('order-events'),
   KAFKA_DLQ_TOPIC: name.default('order-events.dlq'),
-  KAFKA_RUNS_TOPIC: name.default('order-events.runs'),
+  // Unset: `<KAFKA_TOPIC>.runs`. Deployments may share one ledger: a run's key holds its topic.
+  KAFKA_RUNS_TOPIC: name.optional(),
+  // Fixed once the ledger holds records (a key's partition depends on it); see docs/exactly-once.md.
+  KAFKA_RUNS_PARTITIONS: int(1, 1000).default(6),
   KAFKA_TOPIC_PARTITIONS: int(1, 10_000).default(6),
   KAFKA_TOPIC_REPLICATION_FACTOR: int(1, 32).default(1),
   KAFKA_COMPRESSION: z.enum(['snappy', 'gzip', 'none'], { error: 'expected snappy, gzip or none' }).default('snappy'),
@@ -63,7 +66,8 @@ const schema = z.object({
   KAFKA_LEDGER_TIMEOUT_MS: ms(100).default(15_000),
   // 30 days: longer than any backfill window or Temporal retention a reset can reach.
   KAFKA_RUNS_RETENTION_MS: int(3_600_000).default(30 * 24 * 3_600_000),
-  KAFKA_TRANSACTIONAL_ID_PREFIX: name.default('order-events-producer'),
+  // Removed: transactional ids derive from the run's identity only (refused with a reason when set).
+  KAFKA_TRANSACTIONAL_ID_PREFIX: z.string().optional(),
   // The broker's transaction.max.timeout.ms (15 min by default): an attempt must fit in one transaction.
   KAFKA_TRANSACTION_MAX_TIMEOUT_MS: ms(1000).default(900_000),
 
@@ -119,6 +123,8 @@ export interface Config {
     dlqTopic: string;
     /** The run ledger: one record per committed run, written in the run's transaction. */
     runsTopic: string;
+    /** The ledger's partition count when `topics ensure` creates it. */
+    runsPartitions: number;
     topicPartitions: number;
     topicReplicationFactor: number;
     compression: Env['KAFKA_COMPRESSION'];
@@ -135,8 +141,6 @@ export interface Config {
     /** Bound on reading the run ledger up to its end before deciding (fails closed). */
     ledgerTimeoutMs: number;
     runsRetentionMs: number;
-    /** Every attempt of a slot uses `<prefix>.<topic>.<slot>` (see src/run-ledger.ts). */
-    transactionalIdPrefix: string;
     transactionMaxTimeoutMs: number;
   };
   registry: {
@@ -182,6 +186,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration: TEMPORAL_TLS_CERT_FILE and TEMPORAL_TLS_KEY_FILE must be set together',
     );
   }
+  if (e.KAFKA_TRANSACTIONAL_ID_PREFIX !== undefined) {
+    throw new ConfigError(
+      "invalid configuration: KAFKA_TRANSACTIONAL_ID_PREFIX is no longer a setting. A run's transactional id now " +
+        'derives from the run alone ("order-events-producer|v2|<topic>|<slot>|<schedule>"), so a zombie and its ' +
+        'successor fence each other whatever their settings; unset it (Kafka ACLs: grant the TransactionalId prefix ' +
+        '"order-events-producer|")',
+    );
+  }
   checkTopics(e);
   checkTimeouts(e);
   return {
@@ -200,7 +212,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       caFile: e.KAFKA_SSL_CA_FILE,
       topic: e.KAFKA_TOPIC,
       dlqTopic: e.KAFKA_DLQ_TOPIC,
-      runsTopic: e.KAFKA_RUNS_TOPIC,
+      runsTopic: runsTopicOf(e),
+      runsPartitions: e.KAFKA_RUNS_PARTITIONS,
       topicPartitions: e.KAFKA_TOPIC_PARTITIONS,
       topicReplicationFactor: e.KAFKA_TOPIC_REPLICATION_FACTOR,
       compression: e.KAFKA_COMPRESSION,
@@ -215,7 +228,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       sendTimeoutMs: e.KAFKA_SEND_TIMEOUT_MS,
       ledgerTimeoutMs: e.KAFKA_LEDGER_TIMEOUT_MS,
       runsRetentionMs: e.KAFKA_RUNS_RETENTION_MS,
-      transactionalIdPrefix: e.KAFKA_TRANSACTIONAL_ID_PREFIX,
       transactionMaxTimeoutMs: e.KAFKA_TRANSACTION_MAX_TIMEOUT_MS,
     },
     registry: {
@@ -253,12 +265,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+const runsTopicOf = (e: Env): string => e.KAFKA_RUNS_TOPIC ?? `${e.KAFKA_TOPIC}.runs`;
+
 /** The events, dead-letter and ledger topics must differ: a shared one would mix records of different schemas. */
 function checkTopics(e: Env): void {
   const topics = {
     KAFKA_TOPIC: e.KAFKA_TOPIC,
     KAFKA_DLQ_TOPIC: e.KAFKA_DLQ_TOPIC,
-    KAFKA_RUNS_TOPIC: e.KAFKA_RUNS_TOPIC,
+    KAFKA_RUNS_TOPIC: runsTopicOf(e),
   };
   const entries = Object.entries(topics);
   const clashes = entries.flatMap(([a, ta], i) =>

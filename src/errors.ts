@@ -63,6 +63,19 @@ export class LedgerError extends ProducerError {
   readonly retryable = false;
 }
 
+/**
+ * The ledger says this run (same topic, origin and nominal time) was produced with another request:
+ * answering "already produced" would be wrong, producing again would duplicate the run.
+ */
+export class RunRequestChangedError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The run's slot is older than the ledger keeps records: it can no longer tell whether it was produced. */
+export class LedgerRetentionError extends ProducerError {
+  readonly retryable = false;
+}
+
 /** The run ledger could not be read to its end in time (an open transaction, a slow broker). Retryable. */
 export class LedgerUnavailableError extends TransientError {}
 
@@ -85,6 +98,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   InvalidInputError.name,
   DeliveryRejectedError.name,
   LedgerError.name,
+  RunRequestChangedError.name,
+  LedgerRetentionError.name,
   KafkaRequestRejectedError.name,
 ] as const;
 

@@ -2,14 +2,25 @@
 // events in bounded batches inside one Kafka transaction, dead-lettering what cannot be sent.
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
-import { deadLetter, type RunIdentity } from './dlq/envelope.ts';
+import { deadLetter, type RunAttempt } from './dlq/envelope.ts';
 import { partitionForKey } from './kafka/partitioner.ts';
 import type { EventProducer, OutgoingMessage, PartitionAck, ProducerTransaction } from './kafka/producer.ts';
 import { LedgerUnavailableError, ProducerFencedError, TransientError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { noMetrics, type ProducerMetrics } from './telemetry/metrics.ts';
 import { inSpan, traceHeaders } from './telemetry/tracing.ts';
-import { encodeLedgerRecord, slotTransactionalId, type LedgerRecord, type RunReport } from './run-ledger.ts';
+import {
+  TRANSACTIONAL_ID_PREFIX,
+  orderIdBase,
+  runKey,
+  runTransactionalId,
+  type LedgerRecord,
+  type LegacyLedgerRecord,
+  type RunIdentity,
+  type RunOrigin,
+  type RunParams,
+  type RunReport,
+} from './run-ledger/index.ts';
 import type { LoadedSchema, OrderEvent } from './schema/order-event.ts';
 import type { SchemaIds } from './schema/schema-ids.ts';
 import { validate } from './schema/validate.ts';
@@ -24,46 +35,43 @@ export type DeliveryReport = RunReport;
 export interface SendRequest {
   /** The events, generated lazily: only one batch is held in memory at a time. */
   events: Iterable<unknown> | AsyncIterable<unknown>;
-  run?: RunIdentity;
+  run?: RunAttempt;
   /** Called after each batch the broker acknowledged, with the running count. */
   onProgress?: (acknowledged: number, deadLettered: number) => void;
   /** Checked when the transaction is open and before the commit: a cancelled run aborts instead of committing. */
   throwIfCancelled?: () => void;
 }
 
-/** A run of one slot: produced at most once, whatever the attempt or the execution. */
-export interface RunRequest extends Omit<SendRequest, 'events'> {
-  /** The slot's events, generated afresh for each try (a restarted transaction sends them again). */
-  events: () => Iterable<unknown> | AsyncIterable<unknown>;
-  slot: {
-    /** The ledger key (src/run-ledger.ts slotKey). */
-    key: string;
-    ledgerTopic: string;
-    /** The transaction's timeout: at least as long as the attempt may run. */
-    transactionTimeoutMs: number;
-    /**
-     * The ledger record, written with the last batch in the same transaction, so "this slot is
-     * produced" is atomic with its events. It costs no extra round trip; the offsets of that last
-     * batch are not known yet, so the recorded report has them as null.
-     */
-    record: (report: RunReport) => LedgerRecord;
-  };
+/** A run: produced at most once, whatever the attempt or the execution (src/run-ledger/identity.ts). */
+export interface RunRequest extends Omit<SendRequest, 'events' | 'run'> {
+  /** Who started the run and for which slot; the engine adds its topic to make the run's identity. */
+  identity: { origin: RunOrigin; nominalTimeMs: number };
+  /** What the run asks for: stored in the ledger, compared when the run is found there. */
+  params: RunParams;
+  /** The run's events with order ids from `firstOrderId`, generated afresh for each try. */
+  events: (firstOrderId: bigint) => Iterable<unknown> | AsyncIterable<unknown>;
+  run: RunAttempt & { attempt: number };
+  /** The transaction's timeout: at least as long as the attempt may run. */
+  transactionTimeoutMs: number;
 }
 
-export type RunOutcome =
-  { status: 'produced'; report: DeliveryReport } | { status: 'already-produced'; record: LedgerRecord };
+/** A run's outcome, with the run's ledger key and order ids (from its record when already produced). */
+export type RunOutcome = { key: string; firstOrderId: string; lastOrderId: string } & (
+  | { status: 'produced'; report: DeliveryReport }
+  | { status: 'already-produced'; record: LedgerRecord | LegacyLedgerRecord }
+);
 
 export interface OrderEventSender {
   /** Produces `events` in one transaction of its own (no ledger). */
   send(request: SendRequest): Promise<DeliveryReport>;
-  /** Fences every earlier producer of the slot, looks the slot up in the ledger, and produces it only if absent. */
+  /** Fences every earlier producer of the run, looks the run up in the ledger, and produces it only if absent. */
   produceRun(request: RunRequest): Promise<RunOutcome>;
 }
 
 export interface OrderEventSenderDeps {
   config: Pick<
     Config['kafka'],
-    'topic' | 'dlqTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes' | 'transactionalIdPrefix'
+    'topic' | 'dlqTopic' | 'runsTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes'
   > &
     Pick<Config['registry'], 'subject' | 'dlqSubject'> & {
       /** Transient Kafka failures a run's transaction is restarted after, before the attempt fails. */
@@ -120,7 +128,12 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
     prepared: Prepared,
     request: Omit<SendRequest, 'events'>,
     events: SendRequest['events'],
-    slot?: RunRequest['slot'],
+    /**
+     * The run's ledger record, written with the last batch in the same transaction, so "this run is
+     * produced" is atomic with its events. It costs no extra round trip; the offsets of that last
+     * batch are not known yet, so the recorded report has them as null.
+     */
+    ledgerRecord?: { topic: string; entry: (report: RunReport) => OutgoingMessage },
   ): Promise<DeliveryReport> {
     // Every record carries the transaction span's trace context, so consumers can join the trace.
     const headers = traceHeaders();
@@ -140,7 +153,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
       const topicBatches = [];
       if (batch.main.length > 0) topicBatches.push({ topic: config.topic, messages: batch.main });
       if (batch.dlq.length > 0) topicBatches.push({ topic: config.dlqTopic, messages: batch.dlq });
-      if (batch.ledger) topicBatches.push({ topic: slot!.ledgerTopic, messages: [batch.ledger] });
+      if (batch.ledger) topicBatches.push({ topic: ledgerRecord!.topic, messages: [batch.ledger] });
       if (topicBatches.length === 0) return;
       const sendStarted = performance.now();
       const acks = await tx.send(topicBatches);
@@ -182,11 +195,10 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
         if (shipping) await shipping;
       }
     }
-    if (slot) {
+    if (ledgerRecord) {
       await inFlight; // every earlier batch acknowledged: their offsets are known
-      const record = slot.record(withLastBatch(reportNow(), batch));
-      const partition = partitionForKey(slot.key, prepared.partitions.get(slot.ledgerTopic)!);
-      batch.ledger = { key: slot.key, value: encodeLedgerRecord(record), partition, ...(headers ? { headers } : {}) };
+      const entry = ledgerRecord.entry(withLastBatch(reportNow(), batch));
+      batch.ledger = headers ? { ...entry, headers } : entry;
     }
     await ship(batch);
     await inFlight;
@@ -210,7 +222,7 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
     async send(request) {
       const prepared = await prepare();
       const transaction = {
-        transactionalId: `${config.transactionalIdPrefix}.${config.topic}.once-${randomUUID()}`,
+        transactionalId: `${TRANSACTIONAL_ID_PREFIX}|once|${config.topic}|${randomUUID()}`,
         timeoutMs: ONE_OFF_TRANSACTION_TIMEOUT_MS,
         observe,
         ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
@@ -223,40 +235,57 @@ export function createOrderEventSender(deps: OrderEventSenderDeps): OrderEventSe
     },
 
     async produceRun(request) {
-      const { slot } = request;
-      const prepared = await prepare(slot.ledgerTopic);
+      const identity: RunIdentity = { topic: config.topic, ...request.identity };
+      const prepared = await prepare(config.runsTopic);
+      const ledger = await producer.ledger(config.runsTopic);
+      const base = orderIdBase(identity);
+      const ids = {
+        firstOrderId: String(base),
+        lastOrderId: String(base + BigInt(request.params.eventCount - 1)),
+      };
       const transaction = {
-        transactionalId: slotTransactionalId(config.transactionalIdPrefix, config.topic, slot.key),
-        timeoutMs: slot.transactionTimeoutMs,
+        transactionalId: runTransactionalId(identity),
+        timeoutMs: request.transactionTimeoutMs,
         observe,
         ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
       };
-      // The transaction is open, so every earlier producer of this slot is fenced: what the
+      // The transaction is open, so every earlier producer of this run is fenced: what the
       // ledger says now cannot change under us, and deciding on it is safe.
       const spanAttributes = {
         'messaging.destination.name': config.topic,
         'messaging.kafka.transactional_id': transaction.transactionalId,
-        'order_events.slot': slot.key,
+        'order_events.slot': new Date(identity.nominalTimeMs).toISOString(),
         'order_events.client': producer.client,
       };
+      type Decided =
+        | { status: 'produced'; report: DeliveryReport }
+        | { status: 'already-produced'; record: LedgerRecord | LegacyLedgerRecord };
       const once = () =>
         inSpan('kafka.transaction', spanAttributes, () =>
-          producer.inTransaction(transaction, async (tx): Promise<RunOutcome> => {
-            const record = await producer.ledger(slot.ledgerTopic).lookup(slot.key);
-            if (record) return { status: 'already-produced', record };
-            return { status: 'produced', report: await produceAll(tx, prepared, request, request.events(), slot) };
+          producer.inTransaction(transaction, async (tx): Promise<Decided> => {
+            const answer = await ledger.check(identity, request.params);
+            if (answer.status === 'produced') return { status: 'already-produced', record: answer.record };
+            const by = { ...request.run, ...ids };
+            const entry = (report: RunReport) => ledger.entryFor(answer.place, identity, request.params, report, by);
+            const events = request.events(base);
+            return {
+              status: 'produced',
+              report: await produceAll(tx, prepared, request, events, { topic: config.runsTopic, entry }),
+            };
           }),
         );
-      const outcome = await withRestarts(once, config.transactionRestarts, logger, slot.key, request.throwIfCancelled);
+      const key = runKey(identity);
+      const decided = await withRestarts(once, config.transactionRestarts, logger, key, request.throwIfCancelled);
       metrics.runDuration((now() - prepared.started) / 1000);
-      if (outcome.status === 'produced') {
+      if (decided.status === 'produced') {
         metrics.runCommitted();
-        logProduced(outcome.report, request);
-      } else {
-        metrics.runAlreadyCommitted();
-        logger.info('slot already produced; nothing sent', { slot: slot.key, by: outcome.record.workflowId });
+        logProduced(decided.report, request);
+        return { ...decided, key, ...ids };
       }
-      return outcome;
+      metrics.runAlreadyCommitted();
+      logger.info('run already produced; nothing sent', { run: key, by: decided.record.workflowId });
+      const { firstOrderId, lastOrderId } = decided.record;
+      return { ...decided, key, firstOrderId, lastOrderId };
     },
   };
 }
@@ -306,7 +335,7 @@ function createBatchEncoder(deps: OrderEventSenderDeps, now: () => number) {
   const toDlq = (
     batch: Batch,
     prepared: Prepared,
-    run: RunIdentity | undefined,
+    run: RunAttempt | undefined,
     event: unknown,
     failure: { errorClass: string; message: string; fieldPaths?: string[] },
     headers?: Record<string, string>,
@@ -329,7 +358,7 @@ function createBatchEncoder(deps: OrderEventSenderDeps, now: () => number) {
       batch: Batch,
       event: unknown,
       prepared: Prepared,
-      run: RunIdentity | undefined,
+      run: RunAttempt | undefined,
       headers?: Record<string, string>,
     ) {
       const problems = validate(deps.orderEventSchema.type, event);

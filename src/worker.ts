@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     // The run ledger is read once now, so the first run does not pay for it (not fatal: lookups retry).
     app.producer
       .ledger(config.kafka.runsTopic)
-      .warm()
+      .then((ledger) => ledger.warm())
       .catch((err: unknown) => logger.warn('the run ledger could not be read yet', { error: errorMessage(err) }));
     await worker.run(); // resolves once a shutdown signal has drained the worker
   } finally {

@@ -28,7 +28,7 @@ test('topics ensure creates the three topics, then finds them (idempotent)', asy
   const first = await cli('src/cli/topics.ts', ['ensure'], env);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.stdout, new RegExp(`${config.kafka.topic}: created \\(6 partitions`));
-  assert.match(first.stdout, /\.runs: created \(1 partitions/);
+  assert.match(first.stdout, /\.runs: created \(6 partitions/);
   const second = await cli('src/cli/topics.ts', ['ensure'], env);
   assert.equal(second.code, 0, second.stderr);
   assert.equal((second.stdout.match(/: exists/g) ?? []).length, 3);

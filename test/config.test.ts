@@ -11,6 +11,8 @@ test('defaults match the local stack and the interface contract', () => {
   const config = loadConfig({});
   assert.equal(config.kafka.topic, 'order-events');
   assert.equal(config.kafka.dlqTopic, 'order-events.dlq');
+  assert.equal(config.kafka.runsTopic, 'order-events.runs');
+  assert.equal(config.kafka.runsPartitions, 6);
   assert.equal(config.kafka.topicPartitions, 6);
   assert.equal(config.kafka.compression, 'snappy');
   assert.equal(config.registry.subject, 'order-events-value');
@@ -90,4 +92,24 @@ test('TEMPORAL_TLS_CA_FILE alone means TLS verified against that CA, never plain
   assert.equal(tls.clientCertPair, undefined);
   assert.match(String(tls.serverRootCACertificate), /BEGIN CERTIFICATE/);
   assert.equal(temporalTls(loadConfig({}).temporal), undefined, 'no TLS setting: plaintext, as the local stack');
+});
+
+test("the run ledger follows the events topic unless set: another deployment's topic gets its own ledger", () => {
+  assert.equal(loadConfig({ KAFKA_TOPIC: 'orders-staging' }).kafka.runsTopic, 'orders-staging.runs');
+  assert.equal(loadConfig({ KAFKA_TOPIC: 'a', KAFKA_RUNS_TOPIC: 'shared.runs' }).kafka.runsTopic, 'shared.runs');
+  assert.throws(
+    () => loadConfig({ KAFKA_TOPIC: 'a', KAFKA_DLQ_TOPIC: 'a.runs' }),
+    /KAFKA_DLQ_TOPIC and KAFKA_RUNS_TOPIC are both "a\.runs"/,
+  );
+});
+
+test('KAFKA_TRANSACTIONAL_ID_PREFIX is refused with the reason: fencing must not depend on a per-process setting', () => {
+  assert.throws(
+    () => loadConfig({ KAFKA_TRANSACTIONAL_ID_PREFIX: 'pod-7' }),
+    (err: Error) =>
+      err instanceof ConfigError &&
+      /KAFKA_TRANSACTIONAL_ID_PREFIX is no longer a setting.*fence each other whatever their settings/.test(
+        err.message,
+      ),
+  );
 });

@@ -21,10 +21,13 @@ import type { RunRequest } from '../src/order-event-sender.ts';
 import {
   decodeLedgerRecord,
   encodeLedgerRecord,
-  slotKey,
-  slotTransactionalId,
+  legacyKey,
+  orderIdBase,
+  runKey,
+  runTransactionalId,
   type LedgerRecord,
-} from '../src/run-ledger.ts';
+  type RunIdentity,
+} from '../src/run-ledger/index.ts';
 import type { RegistryClient } from '../src/schema/registry-client.ts';
 import { createSchemaIds } from '../src/schema/schema-ids.ts';
 
@@ -84,10 +87,58 @@ describe('schema ids', () => {
   });
 });
 
+describe('run identity', () => {
+  const at = Date.parse('2026-11-28T09:05:00Z');
+  const scheduled: RunIdentity = {
+    topic: 'order-events',
+    origin: { schedule: 'produce-order-events' },
+    nominalTimeMs: at,
+  };
+  const variants: [string, RunIdentity][] = [
+    ['another topic', { ...scheduled, topic: 'order-events-staging' }],
+    ['another schedule', { ...scheduled, origin: { schedule: 'hourly' } }],
+    ['a manual run', { ...scheduled, origin: { workflow: 'produce-order-events' } }],
+    ['another slot', { ...scheduled, nominalTimeMs: at + 1 }],
+  ];
+
+  test('the key and the transactional id hold the whole identity and nothing else', () => {
+    assert.equal(runKey(scheduled), 'v2|order-events|2026-11-28T09:05:00.000Z|schedule:produce-order-events');
+    assert.equal(runTransactionalId(scheduled), `order-events-producer|${runKey(scheduled)}`);
+    assert.equal(legacyKey(at), '2026-11-28T09:05:00.000Z');
+  });
+
+  for (const [what, other] of variants) {
+    test(`${what} is another run: another key, transactional id and order-id block`, () => {
+      assert.notEqual(runKey(other), runKey(scheduled));
+      assert.notEqual(runTransactionalId(other), runTransactionalId(scheduled));
+      const [a, b] = [orderIdBase(scheduled), orderIdBase(other)];
+      assert.ok(a + 1_048_575n < b || b + 1_048_575n < a, 'the two runs hold disjoint order ids');
+    });
+  }
+
+  test('order ids are positive Avro longs, the same for every attempt of a run', () => {
+    for (let i = 0; i < 1000; i++) {
+      const base = orderIdBase({ ...scheduled, nominalTimeMs: at + i * 300_000 });
+      assert.ok(base >= 0n && base + 1_048_575n < 2n ** 63n);
+      assert.equal(base % 1_048_576n, 0n);
+    }
+    assert.equal(orderIdBase({ ...scheduled }), orderIdBase(scheduled));
+  });
+});
+
 describe('run ledger records', () => {
-  const key = slotKey(Date.parse('2026-11-28T09:05:00Z'));
+  const key = runKey({
+    topic: 'order-events',
+    origin: { schedule: 'produce-order-events' },
+    nominalTimeMs: Date.parse('2026-11-28T09:05:00Z'),
+  });
   const record: LedgerRecord = {
-    slot: key,
+    version: 2,
+    key,
+    origin: 'schedule:produce-order-events',
+    nominalTime: '2026-11-28T09:05:00.000Z',
+    params: { eventCount: 10 },
+    ledgerPartitions: 6,
     workflowId: 'produce-order-events-2026-11-28T09:05:00Z',
     runId: 'r',
     attempt: 2,
@@ -103,12 +154,7 @@ describe('run ledger records', () => {
     committedAt: '2026-11-28T09:05:01.000Z',
   };
 
-  test('the key is the nominal time, and every attempt of a slot shares one transactional id', () => {
-    assert.equal(key, '2026-11-28T09:05:00.000Z');
-    assert.equal(slotTransactionalId('p', 'order-events', key), 'p.order-events.2026-11-28T09:05:00.000Z');
-  });
-
-  test('round trip, and a record that does not match is a LedgerError naming the slot and field', () => {
+  test('round trip, and a record that does not match is a LedgerError naming the run and field', () => {
     assert.deepEqual(decodeLedgerRecord(key, encodeLedgerRecord(record)), record);
     assert.throws(
       () => decodeLedgerRecord(key, Buffer.from('nope')),
@@ -117,9 +163,16 @@ describe('run ledger records', () => {
     const bad = Buffer.from(JSON.stringify({ ...record, acknowledged: -1 }));
     assert.throws(
       () => decodeLedgerRecord(key, bad),
-      /record for 2026-11-28T09:05:00.000Z is malformed \(acknowledged:/,
+      (e: Error) => e instanceof LedgerError && e.message.includes(`record for ${key} is malformed (acknowledged:`),
     );
-    assert.throws(() => decodeLedgerRecord('other', encodeLedgerRecord(record)), /names another slot/);
+    assert.throws(() => decodeLedgerRecord('v2|other', encodeLedgerRecord(record)), /names another run/);
+  });
+
+  test("an earlier release's record (keyed by slot time) still decodes", () => {
+    const { version, key: _k, origin, nominalTime, params, ledgerPartitions, ...rest } = record;
+    void [version, _k, origin, nominalTime, params, ledgerPartitions];
+    const legacy = { ...rest, slot: '2026-11-28T09:05:00.000Z' };
+    assert.deepEqual(decodeLedgerRecord(legacy.slot, Buffer.from(JSON.stringify(legacy))), legacy);
   });
 });
 
@@ -150,7 +203,6 @@ describe('produceEvents activity (MockActivityEnvironment)', () => {
   const deps = (produceRun: ActivityDeps['produceRun']): ActivityDeps => ({
     produceRun,
     config: {
-      runsTopic: 'runs',
       maxEventCount: 100,
       activity: { startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 800 },
       transactionMaxTimeoutMs: 900_000,
@@ -165,6 +217,7 @@ describe('produceEvents activity (MockActivityEnvironment)', () => {
     schemaId: 1,
     durationMs: 1,
   };
+  const ids = { key: 'v2|t|x|workflow:wf', firstOrderId: '0', lastOrderId: '0' };
   const info = {
     workflowExecution: { workflowId: 'wf', runId: 'r' },
     heartbeatTimeoutMs: 800,
@@ -178,8 +231,8 @@ describe('produceEvents activity (MockActivityEnvironment)', () => {
     const activities = createActivities(
       deps(async (req: RunRequest) => {
         await new Promise((r) => setTimeout(r, 1000)); // a slow ledger read or commit
-        assert.equal(req.slot.transactionTimeoutMs, 60_000, 'the transaction is as long as an attempt may run');
-        return { status: 'produced', report };
+        assert.equal(req.transactionTimeoutMs, 60_000, 'the transaction is as long as an attempt may run');
+        return { status: 'produced', report, ...ids };
       }),
     );
     await env.run((input: { eventCount: number; nominalTimeMs: number }) => activities.produceEvents(input), {
@@ -196,7 +249,7 @@ describe('produceEvents activity (MockActivityEnvironment)', () => {
     const activities = createActivities(
       deps(async () => {
         called = true;
-        return { status: 'produced', report };
+        return { status: 'produced', report, ...ids };
       }),
     );
     await assert.rejects(

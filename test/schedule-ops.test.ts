@@ -1,27 +1,17 @@
 // Schedule operations users reach for: any cadence in a time zone, validated before anything is
 // sent; describe in that zone; backfills of past slots that are exactly once (the run ledger).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import type { App } from '../src/app.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { slotsBetween, validateCron, validateTimezone } from '../schedules/spec.ts';
 import { createTopicsFor, envFor, readDecoded, testApp, testConfig } from './support/app.ts';
+import { scheduleCli } from './support/schedule-cli.ts';
 import { uniqueName } from './support/services.ts';
 import { startWorker, temporalClient, type TestWorker } from './support/worker.ts';
 
-const run = promisify(execFile);
-async function schedule(args: string[], env: NodeJS.ProcessEnv) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'schedules/cli.ts', ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const schedule = scheduleCli;
 
 describe('cadence validation (before anything is sent)', () => {
   test("the tutorial's four cadences are accepted", () => {

@@ -11,6 +11,7 @@ import type { ProduceEventsResult, RunSummary } from '../src/activities/types.ts
 import type { App } from '../src/app.ts';
 import { TransientError } from '../src/errors.ts';
 import type { RunRequest } from '../src/order-event-sender.ts';
+import { orderIdBase } from '../src/run-ledger/index.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.ts';
 import { applySchedule } from '../schedules/apply.ts';
@@ -288,7 +289,8 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
     const seen: string[] = [];
     const activities = createActivities({
       produceRun: async (req: RunRequest) => {
-        for await (const e of req.events()) seen.push(String((e as OrderEvent).order_id));
+        const base = orderIdBase({ topic: 't', ...req.identity });
+        for await (const e of req.events(base)) seen.push(String((e as OrderEvent).order_id));
         const report = {
           topic: 't',
           acknowledged: seen.length,
@@ -298,10 +300,10 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
           schemaId: 1,
           durationMs: 0,
         };
-        return { status: 'produced', report };
+        const last = String(base + BigInt(req.params.eventCount - 1));
+        return { status: 'produced', report, key: 'k', firstOrderId: String(base), lastOrderId: last };
       },
       config: {
-        runsTopic: 'runs',
         maxEventCount: 100,
         activity: { startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 10_000 },
         transactionMaxTimeoutMs: 900_000,

@@ -8,6 +8,7 @@
 // argv[2] is a JSON object: { mode, topic, warmupTopic, events, warmup }. Prints one JSON line.
 import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
 import { orderEventsForRun } from '../../src/activities/order-events-source.ts';
+import { orderIdBase } from '../../src/run-ledger/index.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { kafkaClientConfig } from '../../src/kafka/client.ts';
@@ -17,6 +18,10 @@ import { registerSnappyCodec } from '../../src/kafka/snappy-codec.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createOrderEventSender } from '../../src/order-event-sender.ts';
 import { encodeWireFormat } from '../../src/schema/wire-format.ts';
+
+/** Order ids in a run's block, as a real run's are (their size is what the encoder sees). */
+const benchOrderIds = (nominalTimeMs: number) =>
+  orderIdBase({ topic: 'bench', origin: { workflow: 'bench' }, nominalTimeMs });
 
 interface Args {
   mode: 'ours' | 'floor' | 'floor-librdkafka';
@@ -53,10 +58,10 @@ async function ours() {
     });
   // Long-lived clients are connected and the schema ids cached before timing, as in a warm worker.
   await app.producer.partitionCounts([args.topic, args.warmupTopic, config.kafka.dlqTopic]);
-  await senderFor(args.warmupTopic).send({ events: orderEventsForRun(nominal, args.warmup) });
+  await senderFor(args.warmupTopic).send({ events: orderEventsForRun(nominal, args.warmup, benchOrderIds(nominal)) });
   const sender = senderFor(args.topic);
   return measure(async () => {
-    const report = await sender.send({ events: orderEventsForRun(nominal, args.events) });
+    const report = await sender.send({ events: orderEventsForRun(nominal, args.events, benchOrderIds(nominal)) });
     if (report.acknowledged !== args.events) throw new Error(`acknowledged ${report.acknowledged}`);
   });
 }
@@ -76,7 +81,7 @@ async function floor() {
   const batch = config.kafka.batchMaxMessages;
   const send = async (topic: string, count: number) => {
     let messages: { key: string; value: Buffer }[] = [];
-    for (const e of orderEventsForRun(nominal, count)) {
+    for (const e of orderEventsForRun(nominal, count, benchOrderIds(nominal))) {
       messages.push({ key: String(e.order_id), value: encodeWireFormat(schemaId, type, e) });
       if (messages.length === batch) {
         await producer.sendBatch({
@@ -119,7 +124,7 @@ async function floorLibrdkafka() {
   const schemaId = await app.registry.register(config.registry.subject, app.orderEventSchema.text);
   const type = app.orderEventSchema.type;
   const send = async (topic: string, count: number) => {
-    for (const e of orderEventsForRun(nominal, count)) {
+    for (const e of orderEventsForRun(nominal, count, benchOrderIds(nominal))) {
       const value = encodeWireFormat(schemaId, type, e);
       for (;;) {
         try {

@@ -3,8 +3,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ConfigError, InvalidInputError, ProducerError, errorMessage } from '../errors.ts';
 import type { RunOutcome, RunRequest } from '../order-event-sender.ts';
-import { slotKey, type LedgerRecord } from '../run-ledger.ts';
-import { orderEventsForRun, orderIdFor } from './order-events-source.ts';
+import { originOf, slotTime, type LedgerRecord, type LegacyLedgerRecord } from '../run-ledger/index.ts';
+import { orderEventsForRun } from './order-events-source.ts';
 import type { Limits, ProduceActivities, ProduceEventsInput, ProduceEventsResult } from './types.ts';
 
 export type FaultPoint = 'before-send' | 'after-commit';
@@ -13,7 +13,6 @@ export interface ActivityDeps {
   /** The engine: fences the slot, consults the run ledger, and produces the slot at most once. */
   produceRun(request: RunRequest): Promise<RunOutcome>;
   config: {
-    runsTopic: string;
     maxEventCount: number;
     activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
     /** The longest transaction the broker allows (transaction.max.timeout.ms). */
@@ -61,64 +60,52 @@ export function createActivities(deps: ActivityDeps): ProduceActivities {
           `transaction allowed (KAFKA_TRANSACTION_MAX_TIMEOUT_MS=${deps.config.transactionMaxTimeoutMs} ms): an attempt could outlive its transaction`,
       );
     }
-    const key = slotKey(input.nominalTimeMs);
-    const ids = {
-      firstOrderId: String(orderIdFor(input.nominalTimeMs, 0)),
-      lastOrderId: String(orderIdFor(input.nominalTimeMs, input.eventCount - 1)),
-    };
     await deps.faults?.('before-send', attempt);
+    const { nominalTimeMs, eventCount } = input;
     const outcome = await deps.produceRun({
-      events: () => orderEventsForRun(input.nominalTimeMs, input.eventCount),
+      // Scheduled: the schedule's id (the workflow passes TemporalScheduledById); by hand: the workflow id.
+      identity: { origin: originOf(input.scheduleId, workflowExecution.workflowId), nominalTimeMs },
+      params: { eventCount },
+      events: (firstOrderId) => orderEventsForRun(nominalTimeMs, eventCount, firstOrderId),
       run: { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt },
       onProgress: (acknowledged, deadLettered) => Object.assign(progress, { acknowledged, deadLettered }),
       throwIfCancelled: () => {
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
       },
-      slot: {
-        key,
-        ledgerTopic: deps.config.runsTopic,
-        // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
-        transactionTimeoutMs: startToCloseTimeoutMs,
-        record: (report): LedgerRecord => ({
-          ...report,
-          ...ids,
-          slot: key,
-          workflowId: workflowExecution.workflowId,
-          runId: workflowExecution.runId,
-          attempt,
-          committedAt: new Date().toISOString(),
-        }),
-      },
+      // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
+      transactionTimeoutMs: startToCloseTimeoutMs,
     });
+    const ids = {
+      slot: slotTime(nominalTimeMs),
+      runKey: outcome.key,
+      firstOrderId: outcome.firstOrderId,
+      lastOrderId: outcome.lastOrderId,
+    };
     if (outcome.status === 'already-produced') {
-      const { record } = outcome;
-      ctx.log.info('slot already produced; nothing sent', { slot: key, by: record.workflowId, attempt });
-      return {
-        ...pickReport(record),
-        slot: key,
-        alreadyCommitted: true,
-        firstOrderId: record.firstOrderId,
-        lastOrderId: record.lastOrderId,
-      };
+      ctx.log.info('run already produced; nothing sent', { run: outcome.key, by: outcome.record.workflowId, attempt });
+      return { ...pickReport(outcome.record), ...ids, alreadyCommitted: true };
     }
     await deps.faults?.('after-commit', attempt);
-    return { ...outcome.report, ...ids, slot: key, alreadyCommitted: false };
+    return { ...outcome.report, ...ids, alreadyCommitted: false };
   }
 }
 
 function checkInput(input: ProduceEventsInput, max: number): void {
-  const { eventCount, nominalTimeMs } = input ?? {};
+  const { eventCount, nominalTimeMs, scheduleId } = input ?? {};
   if (!Number.isInteger(eventCount) || eventCount < 1 || eventCount > max) {
     throw new InvalidInputError(`eventCount must be an integer from 1 to ${max}, got ${JSON.stringify(eventCount)}`);
   }
   if (!Number.isSafeInteger(nominalTimeMs) || nominalTimeMs < 0) {
     throw new InvalidInputError(`nominalTimeMs must be a time in ms since 1970, got ${JSON.stringify(nominalTimeMs)}`);
   }
+  if (scheduleId !== undefined && (typeof scheduleId !== 'string' || scheduleId === '')) {
+    throw new InvalidInputError(`scheduleId must be a schedule id or absent, got ${JSON.stringify(scheduleId)}`);
+  }
 }
 
 function pickReport(
-  r: LedgerRecord,
-): Omit<ProduceEventsResult, 'slot' | 'alreadyCommitted' | 'firstOrderId' | 'lastOrderId'> {
+  r: LedgerRecord | LegacyLedgerRecord,
+): Omit<ProduceEventsResult, 'slot' | 'runKey' | 'alreadyCommitted' | 'firstOrderId' | 'lastOrderId'> {
   const { topic, acknowledged, deadLettered, dlqTopic, partitions, schemaId, durationMs } = r;
   return { topic, acknowledged, deadLettered, dlqTopic, partitions, schemaId, durationMs };
 }

@@ -1,7 +1,7 @@
 // Activity and workflow contract types. Workflow code imports only this file from activities.
-import type { RunReport } from '../run-ledger.ts';
+import type { RunReport } from '../run-ledger/record.ts';
 
-export type { PartitionSummary } from '../run-ledger.ts';
+export type { PartitionSummary } from '../run-ledger/record.ts';
 
 export interface ProduceOrderEventsInput {
   eventCount: number;
@@ -11,12 +11,16 @@ export interface ProduceEventsInput {
   eventCount: number;
   /** The run's event time: TemporalScheduledStartTime when scheduled, the workflow start time otherwise. */
   nominalTimeMs: number;
+  /** The schedule that started the run (TemporalScheduledById); absent for a run started by hand. */
+  scheduleId?: string;
 }
 
 export interface ProduceEventsResult extends RunReport {
-  /** The run ledger's key for this run: its nominal time. */
+  /** The run's slot: its nominal time (ISO 8601). */
   slot: string;
-  /** True when the slot was already produced (by an earlier attempt or execution) and nothing was sent. */
+  /** The run's identity as the run ledger keys it: topic, slot and schedule (or workflow id). */
+  runKey: string;
+  /** True when the run was already produced (by an earlier attempt or execution) and nothing was sent. */
   alreadyCommitted: boolean;
   firstOrderId: string;
   lastOrderId: string;

@@ -1,4 +1,5 @@
-// npm run topics -- ensure: creates the event topic and its dead-letter topic when missing.
+// npm run topics -- ensure: creates the event, dead-letter and run-ledger topics when missing, and
+// sets the ledger's own settings (only those) when they differ.
 import { Command } from 'commander';
 import { ensureTopics, producerTopics } from '../kafka/admin.ts';
 import { kafkaFor } from '../kafka/client.ts';
@@ -16,19 +17,23 @@ program
       const results = await ensureTopics(kafka, producerTopics(k), k.requestTimeoutMs);
       let code = 0;
       for (const r of results) {
-        if (r.actualPartitions !== undefined) {
-          console.error(
-            `${r.topic}: exists with ${r.actualPartitions} partitions, not ${r.partitions} (left as it is)`,
+        const notes: string[] = [];
+        if (r.actualPartitions !== undefined && r.keepsPartitions) {
+          notes.push(
+            `keeps its ${r.actualPartitions} partitions (a run ledger's count never changes; docs/exactly-once.md)`,
           );
+        } else if (r.actualPartitions !== undefined) {
+          notes.push(`has ${r.actualPartitions} partitions, not ${r.partitions} (left as it is)`);
           code = 1;
-        } else if (r.configUpdated) {
-          const changes = r.configUpdated.map((c) => `${c.name} ${c.was ?? '(default)'} -> ${c.wanted}`).join(', ');
-          console.log(`${r.topic}: exists; settings updated: ${changes}`);
-        } else {
-          console.log(
-            `${r.topic}: ${r.created ? 'created' : 'exists'} (${r.partitions} partitions, replication ${r.replicationFactor})`,
+        }
+        if (r.configUpdated) {
+          notes.push(
+            `settings updated: ${r.configUpdated.map((c) => `${c.name} ${c.was ?? '(default)'} -> ${c.wanted}`).join(', ')}`,
           );
         }
+        const what = r.created ? 'created' : 'exists';
+        const line = `${r.topic}: ${what}${notes.length > 0 ? `; ${notes.join('; ')}` : ` (${r.partitions} partitions, replication ${r.replicationFactor})`}`;
+        (code === 1 && r.actualPartitions !== undefined && !r.keepsPartitions ? console.error : console.log)(line);
       }
       return code;
     }),

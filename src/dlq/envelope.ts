@@ -1,7 +1,7 @@
 // The dead-letter envelope (schemas/OrderEventDeadLetter.avsc): the original event as JSON,
 // what went wrong, where, and which run it came from.
 
-export interface RunIdentity {
+export interface RunAttempt {
   workflowId: string;
   runId: string;
   attempt?: number;
@@ -24,7 +24,7 @@ export function deadLetter(
   failure: { errorClass: string; message: string; fieldPaths?: string[] },
   sourceTopic: string,
   failedAt: number,
-  run?: RunIdentity,
+  run?: RunAttempt,
 ): DeadLetter {
   return {
     original_event: safeJson(event),

@@ -1,17 +1,20 @@
 // Topic administration and reading topics back (for the topics, dlq and verify commands).
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Config } from '../config.ts';
+import { ledgerTopicConfig } from '../run-ledger/topic.ts';
 import { withTimeout } from '../timeout.ts';
 import { toProducerError } from './errors.ts';
 
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
-const { ConfigResourceTypes } = kafkajs;
+const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
 export interface TopicSpec {
   topic: string;
   partitions: number;
   replicationFactor: number;
   configEntries?: { name: string; value: string }[];
+  /** The run ledger keeps the partition count it was created with (a key's partition depends on it). */
+  keepsPartitions?: boolean;
 }
 
 export interface EnsuredTopic extends TopicSpec {
@@ -76,14 +79,52 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], timeoutMs: 
   });
 }
 
-/** Sets the spec's settings on topics whose settings differ (the topics we own, like the run ledger). */
+/**
+ * Sets the spec's own settings on topics where they differ (the topics we own, like the run
+ * ledger), and only those: Kafka's AlterConfigs (all kafkajs offers) replaces a topic's whole
+ * configuration, so the topic's current overrides are read and written back with ours merged in.
+ * An operator's min.insync.replicas, segment.ms or any other override stays as it was.
+ */
 async function alignTopicConfigs(admin: Admin, results: EnsuredTopic[]): Promise<void> {
   const stale = results.filter((r) => r.configUpdated && r.configEntries);
   if (stale.length === 0) return;
+  const overrides = await topicOverrides(
+    admin,
+    stale.map((r) => r.topic),
+  );
   await admin.alterConfigs({
     validateOnly: false,
-    resources: stale.map((r) => ({ type: ConfigResourceTypes.TOPIC, name: r.topic, configEntries: r.configEntries! })),
+    resources: stale.map((r) => {
+      const merged = new Map(overrides.get(r.topic));
+      for (const c of r.configEntries!) merged.set(c.name, c.value);
+      const configEntries = [...merged].map(([name, value]) => ({ name, value }));
+      return { type: ConfigResourceTypes.TOPIC, name: r.topic, configEntries };
+    }),
   });
+}
+
+/** Each topic's own overrides (name → value). */
+async function topicOverrides(admin: Admin, topics: string[]): Promise<Map<string, Map<string, string>>> {
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
+  });
+  return new Map(
+    resources.map((r) => {
+      const own = r.configEntries.filter(
+        (c) => c.configSource === ConfigSource.TOPIC_CONFIG /* set on the topic itself */,
+      );
+      const hidden = own.filter((c) => c.isSensitive || c.configValue === null);
+      if (hidden.length > 0) {
+        // Its value cannot be read back, so a full replace would drop it: refuse instead.
+        throw new Error(
+          `topic ${r.resourceName} has settings whose values Kafka does not return (${hidden.map((c) => c.configName).join(', ')}); ` +
+            'set the run ledger settings by hand (docs/commands.md)',
+        );
+      }
+      return [r.resourceName, new Map(own.map((c) => [c.configName, c.configValue]))];
+    }),
+  );
 }
 
 async function topicConfigs(admin: Admin, specs: TopicSpec[]): Promise<Map<string, Map<string, string>>> {
@@ -101,14 +142,6 @@ async function topicConfigs(admin: Admin, specs: TopicSpec[]): Promise<Map<strin
   );
 }
 
-/** The run ledger's settings: compacted by slot (bounded size) and kept `retentionMs` (see docs/exactly-once.md). */
-export function ledgerTopicConfig(retentionMs: number): { name: string; value: string }[] {
-  return [
-    { name: 'cleanup.policy', value: 'compact,delete' },
-    { name: 'retention.ms', value: String(retentionMs) },
-  ];
-}
-
 /** The topics the producer needs: events, dead letters, and the run ledger. */
 export function producerTopics(k: Config['kafka']): TopicSpec[] {
   return [
@@ -116,9 +149,10 @@ export function producerTopics(k: Config['kafka']): TopicSpec[] {
     { topic: k.dlqTopic, partitions: k.topicPartitions, replicationFactor: k.topicReplicationFactor },
     {
       topic: k.runsTopic,
-      partitions: 1,
+      partitions: k.runsPartitions,
       replicationFactor: k.topicReplicationFactor,
       configEntries: ledgerTopicConfig(k.runsRetentionMs),
+      keepsPartitions: true,
     },
   ];
 }

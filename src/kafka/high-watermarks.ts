@@ -19,8 +19,13 @@ interface InternalCluster {
 }
 
 export interface HighWatermarks {
-  /** Per partition with records left to read: its high watermark (partitions whose log is empty are left out). */
-  ends(topic: string): Promise<Map<number, number>>;
+  /**
+   * Per partition with records left to read: its high watermark (partitions whose log is empty are
+   * left out). Only `partitions` when given, else every partition of the topic.
+   */
+  ends(topic: string, partitions?: number[]): Promise<Map<number, number>>;
+  /** The topic's partition count, from metadata refreshed when it is older than the client's max age. */
+  partitionCount(topic: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -31,14 +36,23 @@ export function createHighWatermarks(kafka: Kafka): HighWatermarks {
   const cluster = factory({ isolationLevel: READ_UNCOMMITTED, allowAutoTopicCreation: false });
   let connected: Promise<void> | undefined;
 
+  async function metadataOf(topic: string) {
+    connected ??= cluster.connect();
+    connected.catch(() => (connected = undefined));
+    await connected;
+    await cluster.addTargetTopic(topic);
+    await cluster.refreshMetadataIfNecessary();
+    return cluster.findTopicPartitionMetadata(topic);
+  }
+
   return {
-    async ends(topic) {
-      connected ??= cluster.connect();
-      connected.catch(() => (connected = undefined));
-      await connected;
-      await cluster.addTargetTopic(topic);
-      await cluster.refreshMetadataIfNecessary();
-      const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
+    async partitionCount(topic) {
+      return (await metadataOf(topic)).length;
+    },
+    async ends(topic, only) {
+      const partitions = (await metadataOf(topic))
+        .filter((p) => !only || only.includes(p.partitionId))
+        .map((p) => ({ partition: p.partitionId }));
       const [high] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: false, partitions }]);
       const [low] = await cluster.fetchTopicsOffset([{ topic, fromBeginning: true, partitions }]);
       const start = new Map(low!.partitions.map((p) => [p.partition, Number(p.offset)]));

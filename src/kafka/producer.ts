@@ -1,16 +1,16 @@
 // Our producer interface, and the process's producer over one of two client backends:
 // kafkajs (the default, src/kafka/kafkajs/) or librdkafka (KAFKA_CLIENT=librdkafka,
 // src/kafka/librdkafka/). A backend only opens transactions; everything else is shared here:
-// the long-lived kafkajs client for topic metadata and the run-ledger index (shared-client.ts),
+// the long-lived kafkajs client for topic metadata and the run ledger (shared-client.ts),
 // credential rotation, partitioning (partitioner.ts) and error classification (errors.ts).
 //
 // One transaction is one short-lived transactional producer whose transactional id the caller
-// picks: a slot's id is the same in every attempt and every process, so opening the transaction
-// fences every earlier producer of the slot before the caller decides anything (src/run-ledger.ts).
+// picks: a run's id is the same in every attempt and every process, so opening the transaction
+// fences every earlier producer of the run before the caller decides anything (src/run-ledger/).
 import type { Config } from '../config.ts';
 import { TopicNotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { RunLedger } from '../run-ledger.ts';
+import type { RunLedger } from '../run-ledger/index.ts';
 import type { CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
 import { kafkajsBackend } from './kafkajs/backend.ts';
@@ -90,8 +90,8 @@ export interface EventProducer {
    * aborted when it throws. The producer is closed afterwards.
    */
   inTransaction<T>(options: TransactionOptions, work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
-  /** The run ledger on `topic`, read through a warm index (fails closed). */
-  ledger(topic: string): RunLedger;
+  /** The run ledger on `topic`, read through a warm reader (fails closed). */
+  ledger(topic: string): Promise<RunLedger>;
   close(): Promise<void>;
 }
 
@@ -150,12 +150,7 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
       return run;
     },
 
-    ledger(topic) {
-      return {
-        lookup: async (key) => (await shared.ledgerIndex(topic)).lookup(key),
-        warm: async () => (await shared.ledgerIndex(topic)).warm(),
-      };
-    },
+    ledger: (topic) => shared.runLedger(topic),
 
     async close() {
       await withTimeout(

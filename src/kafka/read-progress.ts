@@ -1,6 +1,6 @@
 // How far a read_committed consumer has read each partition: every offset below its position
 // (records, aborted data, transaction markers) has been seen. The fail-closed readers (the run
-// ledger index, readTopic) wait for it to reach the end offsets they fetched first.
+// ledger reader, readTopic) wait for it to reach the end offsets they fetched first.
 import type { Consumer, Kafka } from 'kafkajs';
 
 export interface ReadProgress {

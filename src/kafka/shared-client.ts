@@ -1,7 +1,7 @@
-// The process's long-lived kafkajs client: an admin connection for topic metadata and ledger end
-// offsets, and one warm run-ledger index per ledger topic. Rebuilt after a failure, and once
+// The process's long-lived kafkajs client: an admin connection for topic metadata and settings,
+// and one warm run ledger per ledger topic. Rebuilt after a failure, and once
 // with a re-read secret when Kafka refuses the cached credentials (rotation).
-import type { Admin, Kafka } from 'kafkajs';
+import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Config } from '../config.ts';
 import { AuthenticationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -9,13 +9,16 @@ import type { CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
 import { kafkaFor } from './client.ts';
 import { toProducerError } from './errors.ts';
-import { createLedgerIndex, type LedgerIndex } from './ledger-index.ts';
+import { createRunLedger, type RunLedger } from '../run-ledger/index.ts';
 
 interface Shared {
   kafka: Kafka;
   admin: Admin;
-  ledgers: Map<string, LedgerIndex>;
+  ledgers: Map<string, RunLedger>;
 }
+
+/** How long a topic's retention read from the broker is trusted before it is read again. */
+const RETENTION_TTL_MS = 60_000;
 
 export interface SharedClient {
   get(): Promise<{ kafka: Kafka }>;
@@ -23,7 +26,10 @@ export interface SharedClient {
   rotate(): Promise<void>;
   /** Partition counts of the topics that exist (a missing topic is absent from the map). */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
-  ledgerIndex(topic: string): Promise<LedgerIndex>;
+  /** The warm run ledger on `topic` (one per topic and process). */
+  runLedger(topic: string): Promise<RunLedger>;
+  /** How long `topic` keeps records (retention.ms; Infinity when its cleanup policy never deletes by age). */
+  retentionMs(topic: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -48,6 +54,9 @@ export async function withRotation<T>(work: () => Promise<T>, rotate: () => unkn
   }
 }
 
+// kafkajs is CommonJS and this export is not visible to ESM named imports.
+const { ConfigResourceTypes } = kafkajs;
+
 export function createSharedClient(deps: {
   config: Config['kafka'];
   credentials: CredentialSource;
@@ -55,6 +64,7 @@ export function createSharedClient(deps: {
 }): SharedClient {
   const { config, credentials, logger } = deps;
   let connecting: Promise<Shared> | undefined;
+  const retentions = new Map<string, { ms: number; at: number }>();
 
   async function connectOnce(): Promise<Shared> {
     const creds = await credentials.kafka();
@@ -94,6 +104,34 @@ export function createSharedClient(deps: {
     await s.admin.disconnect().catch(() => undefined);
   }
 
+  async function retentionMs(topic: string): Promise<number> {
+    const cached = retentions.get(topic);
+    if (cached && Date.now() - cached.at < RETENTION_TTL_MS) return cached.ms;
+    const { admin } = await get();
+    let settings: Map<string, string | undefined>;
+    try {
+      const { resources } = await withTimeout(
+        admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [
+            { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'cleanup.policy'] },
+          ],
+        }),
+        config.requestTimeoutMs,
+        `reading the settings of ${topic}`,
+      );
+      settings = new Map(resources[0]?.configEntries.map((c) => [c.configName, c.configValue]) ?? []);
+    } catch (err) {
+      await reset();
+      throw toProducerError(err, `reading the settings of ${topic}`);
+    }
+    const declared = Number(settings.get('retention.ms') ?? NaN);
+    const deletes = (settings.get('cleanup.policy') ?? 'delete').includes('delete');
+    const ms = !deletes || !Number.isFinite(declared) || declared < 0 ? Infinity : declared;
+    retentions.set(topic, { ms, at: Date.now() });
+    return ms;
+  }
+
   return {
     get,
     async rotate() {
@@ -121,15 +159,23 @@ export function createSharedClient(deps: {
       }
     },
 
-    async ledgerIndex(topic) {
+    async runLedger(topic) {
       const s = await get();
-      let index = s.ledgers.get(topic);
-      if (!index) {
-        index = createLedgerIndex({ kafka: s.kafka, topic, timeoutMs: config.ledgerTimeoutMs, logger });
-        s.ledgers.set(topic, index);
+      let ledger = s.ledgers.get(topic);
+      if (!ledger) {
+        ledger = createRunLedger({
+          kafka: s.kafka,
+          topic,
+          timeoutMs: config.ledgerTimeoutMs,
+          logger,
+          retentionMs: () => retentionMs(topic),
+        });
+        s.ledgers.set(topic, ledger);
       }
-      return index;
+      return ledger;
     },
+
+    retentionMs,
 
     close: reset,
   };

@@ -23,6 +23,7 @@ const produceEventsActivity = (l: Limits) =>
 const { limits } = proxyLocalActivities<ProduceActivities>({ startToCloseTimeout: '5s' });
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);
 
 export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput): Promise<RunSummary> {
   const workerLimits = await limits();
@@ -30,9 +31,15 @@ export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput
 
   const info = workflowInfo();
   const nominal = info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime;
+  // Part of the run's identity: two schedules firing at the same instant are two runs.
+  const scheduleId = info.typedSearchAttributes.get(SCHEDULED_BY);
   setCurrentDetails(`Producing ${eventCount} events for ${nominal.toISOString()}…`);
 
-  const result = await produceEventsActivity(workerLimits)({ eventCount, nominalTimeMs: nominal.getTime() });
+  const result = await produceEventsActivity(workerLimits)({
+    eventCount,
+    nominalTimeMs: nominal.getTime(),
+    ...(scheduleId ? { scheduleId } : {}),
+  });
   const offsets = result.partitions
     .map((p) =>
       p.firstOffset === null ? `p${p.partition}:${p.count} events` : `p${p.partition}:${p.firstOffset}-${p.lastOffset}`,

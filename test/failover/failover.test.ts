@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { slotKey, slotTransactionalId } from '../../src/run-ledger.ts';
+import { runTransactionalId } from '../../src/run-ledger/index.ts';
 import { createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
 import { describeEachKafkaClient, type KafkaClient } from '../support/kafka-clients.ts';
 import { plaintextKafka, stackPid } from '../support/services.ts';
@@ -125,9 +125,8 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
   test("the broker that is the run's transaction coordinator killed -9 mid-run", () =>
     killMidRun('transaction coordinator', async (s, handle) => {
       const nominal = (await handle.describe()).startTime.getTime();
-      return coordinatorOf(
-        slotTransactionalId(s.config.kafka.transactionalIdPrefix, s.config.kafka.topic, slotKey(nominal)),
-      );
+      const origin = { workflow: handle.workflowId };
+      return coordinatorOf(runTransactionalId({ topic: s.config.kafka.topic, origin, nominalTimeMs: nominal }));
     }));
 
   test('one broker down for the whole run: the run succeeds with two in sync', async () => {

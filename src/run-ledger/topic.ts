@@ -1,0 +1,20 @@
+// The ledger topic's settings and the partition a key lives on. `topics ensure` creates the ledger
+// with these and, on an existing ledger, sets only these keys (an operator's other settings, such
+// as min.insync.replicas or segment.ms, stay as they are).
+import { partitionForKey } from '../kafka/partitioner.ts';
+
+/** Compacted by key (one record per run survives, so its size is bounded) and kept `retentionMs`. */
+export function ledgerTopicConfig(retentionMs: number): { name: string; value: string }[] {
+  return [
+    { name: 'cleanup.policy', value: 'compact,delete' },
+    { name: 'retention.ms', value: String(retentionMs) },
+  ];
+}
+
+/**
+ * The partition a ledger key lives on: the Java client's murmur2 of the key. It depends on the
+ * partition count, so a ledger's count must not change once it holds records (reader checks it).
+ */
+export function ledgerPartitionOf(key: string, partitionCount: number): number {
+  return partitionForKey(key, partitionCount);
+}
