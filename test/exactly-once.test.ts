@@ -22,6 +22,7 @@ import {
   ledgerPartitionOf,
   legacyKey,
   orderIdBase,
+  originLabel,
   runKey,
   type LedgerRecord,
   type RunIdentity,
@@ -68,7 +69,7 @@ function v2Record(identity: RunIdentity, eventCount: number, ledgerPartitions: n
   return {
     version: 2,
     key: runKey(identity),
-    origin: runKey(identity).split('|').slice(3).join('|'),
+    origin: originLabel(identity.origin),
     nominalTime: new Date(identity.nominalTimeMs).toISOString(),
     params: { eventCount },
     ledgerPartitions,

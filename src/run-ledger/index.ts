@@ -8,10 +8,19 @@
 //   record.ts    the record codec (this release's and the earlier slot-keyed format)
 //   reader.ts    the warm, fail-closed reader (one consumer per worker)
 //   topic.ts     the topic's settings and the partition a key lives on
-import { LedgerError, LedgerRetentionError, RunRequestChangedError } from '../errors.ts';
-import { describeRun, legacyKey, orderIdBase, orderIdBlock, runKey, slotTime, type RunIdentity } from './identity.ts';
 import type { Kafka } from 'kafkajs';
+import { LedgerError, LedgerRetentionError, RunRequestChangedError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import {
+  describeRun,
+  legacyKey,
+  orderIdBase,
+  orderIdBlock,
+  originLabel,
+  runKey,
+  slotTime,
+  type RunIdentity,
+} from './identity.ts';
 import { createLedgerReader, type LedgerEntry } from './reader.ts';
 import {
   decodeLedgerRecord,
@@ -166,7 +175,7 @@ export function createRunLedger(deps: RunLedgerDeps): RunLedger {
       const record: LedgerRecord = {
         version: 2,
         key: place.key,
-        origin: place.key.split('|').slice(3).join('|'),
+        origin: originLabel(identity.origin),
         nominalTime: slotTime(identity.nominalTimeMs),
         params,
         ledgerPartitions: place.partitionCount,
