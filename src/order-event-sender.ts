@@ -325,6 +325,9 @@ async function withRestarts<T>(
         error: err,
       });
       await new Promise((r) => setTimeout(r, pauseMs));
+      // Again after the pause: a process resumed from a freeze runs its overdue timers first, and
+      // a cancelled (replaced) attempt that restarted now would fence the live attempt of its run.
+      throwIfCancelled?.();
     }
   }
 }

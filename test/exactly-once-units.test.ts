@@ -17,7 +17,10 @@ import {
   TransientError,
 } from '../src/errors.ts';
 import { toProducerError } from '../src/kafka/errors.ts';
-import type { RunRequest } from '../src/order-event-sender.ts';
+import type { EventProducer } from '../src/kafka/producer.ts';
+import { createLogger } from '../src/logger.ts';
+import { createOrderEventSender, type RunRequest } from '../src/order-event-sender.ts';
+import { DEAD_LETTER_SCHEMA_FILE, ORDER_EVENT_SCHEMA_FILE, loadSchema } from '../src/schema/order-event.ts';
 import {
   decodeLedgerRecord,
   encodeLedgerRecord,
@@ -49,6 +52,10 @@ describe('Kafka error classification', () => {
     ],
     ['INVALID_TXN_STATE (start over)', protocol('INVALID_TXN_STATE', false), TransientError, true],
     ['NOT_ENOUGH_REPLICAS', protocol('NOT_ENOUGH_REPLICAS', true), TransientError, true],
+    // Kafka marks it retriable: stale metadata after a leadership move (a missing topic is named
+    // from metadata before anything is sent).
+    ['UNKNOWN_TOPIC_OR_PARTITION', protocol('UNKNOWN_TOPIC_OR_PARTITION', true, 3), TransientError, true],
+    ['UNKNOWN_SERVER_ERROR (-1)', protocol('UNKNOWN', false, -1), TransientError, true],
     ['a connection error', new KafkaJSConnectionError('Connection timeout'), TransientError, true],
     [
       'retries exhausted on a retriable cause',
@@ -66,6 +73,49 @@ describe('Kafka error classification', () => {
       assert.match(mapped.message, /testing/);
     });
   }
+});
+
+describe('transaction restarts', () => {
+  test('an attempt cancelled during the pause before a restart does not open (and so fence) again', async () => {
+    let opened = 0;
+    let cancelled = false;
+    const producer = {
+      client: 'kafkajs',
+      ready: async () => undefined,
+      partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
+      inTransaction: async () => {
+        opened++;
+        // The cancellation reaches the attempt while it waits to restart (250 ms).
+        setTimeout(() => (cancelled = true), 50);
+        throw new TransientError('a partition leader moved');
+      },
+      ledger: async () => ({}),
+      close: async () => undefined,
+    } as unknown as EventProducer;
+    const config = loadConfig({});
+    const sender = createOrderEventSender({
+      config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
+      producer,
+      schemaIds: { idFor: async () => 1 },
+      orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
+      deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),
+      logger: createLogger('error', () => undefined),
+    });
+    await assert.rejects(
+      sender.produceRun({
+        identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
+        params: { eventCount: 1 },
+        events: () => [],
+        run: { workflowId: 'wf', runId: 'r', attempt: 1 },
+        transactionTimeoutMs: 60_000,
+        throwIfCancelled: () => {
+          if (cancelled) throw new Error('activity cancelled');
+        },
+      }),
+      /activity cancelled/,
+    );
+    assert.equal(opened, 1, 'the cancelled attempt did not open its run transaction again');
+  });
 });
 
 describe('schema ids', () => {

@@ -9,7 +9,6 @@ import {
   KafkaRequestRejectedError,
   ProducerError,
   ProducerFencedError,
-  TopicNotFoundError,
   TransientError,
   errorMessage,
 } from '../errors.ts';
@@ -69,8 +68,12 @@ export function classifyKafkaFailure(f: KafkaFailure, what: string): ProducerErr
     return new AuthenticationError(`Kafka refused the credentials from the Kafka secret while ${what}: ${f.message}`);
   }
   if (type === 'UNKNOWN_TOPIC_OR_PARTITION') {
-    return new TopicNotFoundError(
-      `a topic does not exist while ${what} (${f.message}); create it with "npm run topics -- ensure"`,
+    // Kafka marks it retriable: a broker whose metadata lags a leadership move or a new partition
+    // answers it too. A topic that does not exist is named (non-retryably) from metadata before
+    // anything is sent (EventProducer.partitionCounts: TopicNotFoundError).
+    return new TransientError(
+      `a broker did not know a topic or partition while ${what} (${f.message}); its metadata may lag a leadership move`,
+      { cause: f.cause },
     );
   }
   if (type && UNAUTHORISED.has(type)) return new AuthenticationError(`Kafka denied access while ${what}: ${type}`);
@@ -87,7 +90,9 @@ export function classifyKafkaFailure(f: KafkaFailure, what: string): ProducerErr
         `Lower the activity's start-to-close timeout (ACTIVITY_START_TO_CLOSE_TIMEOUT_MS) or raise the broker setting`,
     );
   }
-  const known = type && (START_OVER.has(type) || NEWER_RETRIABLE.has(type));
+  // UNKNOWN_SERVER_ERROR (kafkajs: UNKNOWN, code -1): the broker failed unexpectedly; the Java
+  // client retries it, and so does a new attempt here.
+  const known = type && (START_OVER.has(type) || NEWER_RETRIABLE.has(type) || type === 'UNKNOWN');
   if (type && !known && f.nonRetriable) {
     return new KafkaRequestRejectedError(`Kafka refused a request while ${what}: ${type}: ${f.message}`);
   }

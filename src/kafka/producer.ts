@@ -135,6 +135,8 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
 
     inTransaction<T>(options: TransactionOptions, work: (tx: ProducerTransaction) => Promise<T>): Promise<T> {
       const run = (async () => {
+        // Opening fences every earlier producer with this id: a cancelled attempt must not.
+        options.throwIfCancelled?.();
         // The secret may have been rotated since it was read: re-read it once if Kafka refuses it.
         const tx = await withRotation(
           () => backend.open(options),

@@ -62,6 +62,7 @@ export function createLedgerReader(deps: LedgerReaderDeps): LedgerReader {
     consumer = c;
     progress = trackReadProgress(c);
     broken = false;
+    lastCrash = undefined;
     c.on(c.events.CRASH, ({ payload }) => {
       lastCrash = payload.error;
       if (payload.restart) return;
@@ -104,6 +105,7 @@ export function createLedgerReader(deps: LedgerReaderDeps): LedgerReader {
       // The ends (open transactions included) of the partitions asked for, when the lookup began.
       target = await withTimeout(marks.ends(topic, partitions), left(), `reading the end offsets of ${topic}`);
       await withTimeout(progress!.reached(target), left(), `reading the run ledger ${topic} to its end`);
+      lastCrash = undefined; // a crash the consumer recovered from says nothing about later reads
     } catch (err) {
       // A refusal retrying cannot fix (no read access to the ledger, say) is reported as such.
       const refused = toProducerError(lastCrash ?? err, `reading the run ledger ${topic}`);
