@@ -75,7 +75,11 @@ program
   .option('--cron <expr>', '5-field cron expression', checked(validateCron), DEFAULT_CRON)
   .option('--timezone <iana>', 'time zone the cron is evaluated in', checked(validateTimezone), DEFAULT_TIMEZONE)
   .option('--jitter <duration>', 'start each run up to this long after its slot (e.g. 30s)', jitterOption, 0)
-  .action((opts: { eventCount: number; cron: string; timezone: string; jitter: number }) =>
+  .option(
+    '--paused',
+    'create it paused: only trigger and backfill start runs until unpause (an update keeps its state)',
+  )
+  .action((opts: { eventCount: number; cron: string; timezone: string; jitter: number; paused?: boolean }) =>
     withClient(async (client, scheduleId) => {
       const { temporal } = loadConfig();
       const options = produceOrderEventsSchedule({
@@ -85,6 +89,7 @@ program
         cron: opts.cron,
         timezone: opts.timezone,
         jitterMs: opts.jitter,
+        paused: opts.paused ?? false,
       });
       console.log(`${scheduleId}: ${await applySchedule(client, options)} (${opts.cron} in ${opts.timezone})`);
     }),

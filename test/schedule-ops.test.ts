@@ -106,9 +106,11 @@ describe('npm run schedule (real Temporal server)', () => {
   test('backfill of three past slots produces three runs at those nominal times; the same backfill again adds nothing', async () => {
     const id = uniqueName('sched-backfill');
     ids.push(id);
-    assert.equal((await schedule(['--id', id, 'apply', '--event-count', '4'], env)).code, 0);
-    // Paused: only the backfill starts runs, whatever the clock does during the test.
-    assert.equal((await schedule(['--id', id, 'pause'], env)).code, 0);
+    // Created paused: only the backfill starts runs, whatever the clock does during the test (an
+    // apply then a pause could let the schedule fire at a slot boundary in between).
+    assert.equal((await schedule(['--id', id, 'apply', '--paused', '--event-count', '4'], env)).code, 0);
+    const d = await schedule(['--id', id, 'describe'], env);
+    assert.match(d.stdout, /paused\s+true/, d.stdout);
     const step = 5 * 60_000;
     const from = new Date(Math.floor(Date.now() / step) * step - 4 * step);
     const to = new Date(from.getTime() + 3 * step);
