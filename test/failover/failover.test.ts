@@ -9,9 +9,11 @@ import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { runTransactionalId } from '../../src/run-ledger/index.ts';
+import type { OrderEvent } from '../../src/schema/order-event.ts';
+import { readDecoded } from '../support/app.ts';
 import { createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
 import { describeEachKafkaClient, type KafkaClient } from '../support/kafka-clients.ts';
-import { plaintextKafka, stackPid } from '../support/services.ts';
+import { kafkaLibs, plaintextBrokers, plaintextKafka, stackPid } from '../support/services.ts';
 import { temporalClient } from '../support/worker.ts';
 
 const run = promisify(execFile);
@@ -79,6 +81,40 @@ async function fullyInSync(topics: string[]): Promise<void> {
   }
 }
 
+/**
+ * Moves leadership back to the preferred replicas with every broker up: Kafka's own Admin API
+ * election (kafka-leader-election.sh), as an operator or auto.leader.rebalance does.
+ */
+async function preferredElection(): Promise<void> {
+  await run(
+    'java',
+    ['-cp', `${kafkaLibs()}/*`, 'org.apache.kafka.tools.LeaderElectionCommand', '--bootstrap-server'].concat([
+      plaintextBrokers().join(','),
+      '--election-type',
+      'PREFERRED',
+      '--all-topic-partitions',
+    ]),
+    { timeout: 60_000 },
+  ).catch((err: { code?: number; stdout?: string }) => {
+    // It exits 1 when some partitions already had their preferred leader: fine, as long as it ran.
+    if (!/Successfully completed|already/i.test(err.stdout ?? '')) throw err;
+  });
+}
+
+/** Partitions whose leader is not their preferred (first) replica. */
+async function notOnPreferred(topics: string[]): Promise<string[]> {
+  const admin = plaintextKafka().admin();
+  await admin.connect();
+  try {
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+    return meta.flatMap((t) =>
+      t.partitions.filter((p) => p.leader !== p.replicas[0]).map((p) => `${t.name}:${p.partitionId}`),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Java's String.hashCode, as Kafka uses it to place a transactional id on __transaction_state. */
 function javaHash(s: string): number {
   let h = 0;
@@ -128,6 +164,40 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
       const origin = { workflow: handle.workflowId };
       return coordinatorOf(runTransactionalId({ topic: s.config.kafka.topic, origin, nominalTimeMs: nominal }));
     }));
+
+  test('leadership moved back to the preferred replicas between two runs (every broker up): the warm worker runs the next on its first attempt', async () => {
+    // One ledger partition, so the next run's check asks the partition whose leader moves.
+    const s = await kit.scenario({ KAFKA_RUNS_PARTITIONS: '1' });
+    const w = await s.worker();
+    const topics = [s.config.kafka.topic, s.config.kafka.dlqTopic, s.config.kafka.runsTopic];
+    // Leadership moves off the ledger's leader (a controlled shutdown); it comes back as a follower.
+    const victim = (await leaders(s.config.kafka.runsTopic)).get(0)!;
+    const pid = stackPid(`kafka-${victim}`);
+    kill(victim, 'SIGTERM');
+    await waitExit(pid);
+    await bringBack();
+    await fullyInSync(topics);
+    assert.notEqual((await leaders(s.config.kafka.runsTopic)).get(0), victim, 'the ledger is led elsewhere now');
+    // A run now leaves the worker warm with that leader in its metadata (ledger read, offsets asked).
+    const first = await (await s.start(1_000)).result();
+    // Then an election hands the partitions back to their preferred leaders: no process stops.
+    await preferredElection();
+    assert.deepEqual(await notOnPreferred(topics), [], 'every partition is back on its preferred leader');
+    assert.equal((await leaders(s.config.kafka.runsTopic)).get(0), victim);
+    const before = failuresIn(w.output()).length;
+    const started = Date.now();
+    const summary = await (await s.start(1_000)).result();
+    const failures = failuresIn(w.output()).slice(before);
+    assert.deepEqual(failures, [], `the run needed no restart and no second attempt (${Date.now() - started} ms)`);
+    // Both runs, each event once (read_committed).
+    const seen = (await readDecoded<OrderEvent>(s.app, s.config.kafka.topic)).map((r) => BigInt(r.decoded.order_id));
+    assert.equal(seen.length, 2_000);
+    assert.equal(new Set(seen).size, 2_000);
+    for (const run of [first, summary]) {
+      const from = BigInt(run.firstOrderId);
+      assert.equal(seen.filter((id) => id >= from && id < from + 1_000n).length, 1_000);
+    }
+  });
 
   test('one broker down for the whole run: the run succeeds with two in sync', async () => {
     const s = await kit.scenario();
