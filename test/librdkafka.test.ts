@@ -15,6 +15,7 @@ import {
 import { toRdProducerError } from '../src/kafka/librdkafka/errors.ts';
 import { librdkafkaLoader, loadLibrdkafka } from '../src/kafka/librdkafka/load.ts';
 import { librdkafkaSettings, openTransaction } from '../src/kafka/librdkafka/transaction.ts';
+import { runTransaction } from '../src/kafka/transaction.ts';
 import { createLogger } from '../src/logger.ts';
 import type { KafkaCredentials } from '../src/secrets.ts';
 import { captureLogger } from './support/app.ts';
@@ -127,11 +128,18 @@ describe('librdkafka backend: its own connection to the real broker', () => {
   const options = () => ({ transactionalId: uniqueName('rd-test'), timeoutMs: 60_000 });
 
   test('opens a transaction with the real secret (the fence), and commits nothing when the work throws', async () => {
-    const tx = await openTransaction(rd, await realCreds(), config(), options(), createLogger('error'));
+    const logger = createLogger('error');
+    const opts = options();
+    const tx = await openTransaction(rd, await realCreds(), config(), opts, logger);
     await assert.rejects(
-      tx.run(async () => {
-        throw new Error('work failed');
-      }),
+      runTransaction(
+        tx,
+        opts,
+        async () => {
+          throw new Error('work failed');
+        },
+        logger,
+      ),
       /work failed/,
     );
   });

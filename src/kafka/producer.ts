@@ -1,6 +1,7 @@
 // Our producer interface, and the process's producer over one of two client backends:
 // kafkajs (the default, src/kafka/kafkajs/) or librdkafka (KAFKA_CLIENT=librdkafka,
-// src/kafka/librdkafka/). A backend only opens transactions; everything else is shared here:
+// src/kafka/librdkafka/), both behind the contract in backend.ts. A backend only opens, commits
+// and aborts transactions (their order is transaction.ts); everything else is shared here:
 // the long-lived kafkajs client for topic metadata and the run ledger (shared-client.ts),
 // credential rotation, partitioning (partitioner.ts) and error classification (errors.ts).
 //
@@ -9,73 +10,13 @@
 // fences every earlier producer of the run before the caller decides anything (src/run-ledger/).
 import type { Config } from '../config.ts';
 import { TopicNotFoundError } from '../errors.ts';
-import type { Logger } from '../logger.ts';
 import type { RunLedger } from '../run-ledger/index.ts';
-import type { CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
+import type { ProducerBackend, ProducerDeps, ProducerTransaction, TransactionOptions } from './backend.ts';
 import { kafkajsBackend } from './kafkajs/backend.ts';
 import { librdkafkaBackend } from './librdkafka/backend.ts';
 import { createSharedClient, withRotation, type SharedClient } from './shared-client.ts';
-
-export interface OutgoingMessage {
-  key: string | null;
-  value: Buffer;
-  partition: number;
-  timestamp?: string;
-  /** Record headers (the W3C `traceparent` when tracing is on); one object shared by a run's records. */
-  headers?: Record<string, string>;
-}
-
-export interface TopicBatch {
-  topic: string;
-  messages: OutgoingMessage[];
-}
-
-/**
- * What the client reports for one partition of one send: offsets baseOffset..baseOffset+count-1,
- * or null where the backend does not learn offsets (librdkafka: see librdkafka/transaction.ts).
- */
-export interface PartitionAck {
-  topic: string;
-  partition: number;
-  baseOffset: number | null;
-}
-
-export interface ProducerTransaction {
-  /**
-   * Hands the batches to the client. kafkajs resolves once the broker acknowledged them;
-   * librdkafka once its queue took them (the commit waits for every acknowledgement, and a
-   * record that fails fails the commit). Either way nothing is visible before the commit.
-   */
-  send(batches: TopicBatch[]): Promise<PartitionAck[]>;
-}
-
-export interface TransactionOptions {
-  /** Every producer with this id, in any process, is fenced when this transaction opens. */
-  transactionalId: string;
-  /** How long the broker lets the transaction stay open before aborting it. */
-  timeoutMs: number;
-  /** Checked once the transaction is open (fenced) and again before the commit. */
-  throwIfCancelled?: () => void;
-  /** Told how long the commit took, or that the transaction was aborted (metrics). */
-  observe?: { committed(seconds: number): void; aborted(): void };
-}
-
-/** A transaction whose producer is registered (earlier producers of its id fenced) and begun. */
-export interface OpenTransaction {
-  /** Runs `work` in the transaction: committed when it resolves, aborted when it throws; the producer is closed after. */
-  run<T>(work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
-}
-
-/** What a client backend provides: transactions, nothing else. */
-export interface ProducerBackend {
-  readonly name: Config['kafka']['client'];
-  /** Fails (ConfigError) when the backend cannot run here, e.g. its native module is missing. */
-  ready(): Promise<void>;
-  open(options: TransactionOptions): Promise<OpenTransaction>;
-  /** Waits for producers still closing (librdkafka closes them after the outcome is known). */
-  close?(): Promise<void>;
-}
+import { runTransaction } from './transaction.ts';
 
 export interface EventProducer {
   /** The client backend producing records (kafkajs or librdkafka). */
@@ -93,12 +34,6 @@ export interface EventProducer {
   /** The run ledger on `topic`, read through a warm reader (fails closed). */
   ledger(topic: string): Promise<RunLedger>;
   close(): Promise<void>;
-}
-
-export interface ProducerDeps {
-  config: Config['kafka'];
-  credentials: CredentialSource;
-  logger: Logger;
 }
 
 function backendFor(deps: ProducerDeps, shared: SharedClient): ProducerBackend {
@@ -142,7 +77,7 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
           () => backend.open(options),
           () => shared.rotate(),
         );
-        return tx.run(work);
+        return runTransaction(tx, options, work, deps.logger);
       })();
       running.add(run);
       void run.then(

@@ -1,6 +1,6 @@
 // The kafkajs backend (the default): each transaction is a kafkajs producer on the shared
 // client's connection settings (TLS, SASL, retries, logs routed into ours).
-import type { ProducerBackend, ProducerDeps } from '../producer.ts';
+import type { ProducerBackend, ProducerDeps } from '../backend.ts';
 import type { SharedClient } from '../shared-client.ts';
 import { openTransaction } from './transaction.ts';
 

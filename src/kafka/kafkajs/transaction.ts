@@ -4,11 +4,17 @@
 // does the caller's work run. The producer is closed after the commit or abort.
 import { CompressionTypes, Partitioners, type Kafka, type Transaction } from 'kafkajs';
 import type { Config } from '../../config.ts';
-import { TransientError, errorMessage } from '../../errors.ts';
+import { TransientError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { withTimeout } from '../../timeout.ts';
 import { toProducerError } from '../errors.ts';
-import type { OpenTransaction, ProducerTransaction, TopicBatch, TransactionOptions } from '../producer.ts';
+import {
+  stallBoundMs,
+  type BackendTransaction,
+  type ProducerTransaction,
+  type TopicBatch,
+  type TransactionOptions,
+} from '../backend.ts';
 
 const COMPRESSION = {
   snappy: CompressionTypes.Snappy,
@@ -22,7 +28,7 @@ export async function openTransaction(
   config: Config['kafka'],
   options: TransactionOptions,
   logger: Logger,
-): Promise<OpenTransaction> {
+): Promise<BackendTransaction> {
   const producer = kafka.producer({
     // Transactional sends are idempotent in kafkajs whatever this says; false skips a second,
     // non-transactional InitProducerId at connect.
@@ -38,19 +44,22 @@ export async function openTransaction(
     // twice (the rolling-restart failover test saw 156 events missing, then 348 duplicated, in one
     // committed transaction). A failed send fails the attempt instead; its transaction is aborted
     // and the next attempt, fenced and ledger-checked, sends the slot again. Coordinator requests
-    // (InitProducerId, AddPartitionsToTxn, EndTxn) keep the client's KAFKA_RETRIES.
+    // (InitProducerId, AddPartitionsToTxn, EndTxn) keep the client's KAFKA_RETRIES (our patch of
+    // kafkajs makes AddPartitionsToTxn and EndTxn retry, as the Java client does).
     retry: { retries: 0 },
   });
   /** kafkajs calls still running, including ones a timeout gave up on (kafkajs keeps retrying). */
   const pending = new Set<Promise<unknown>>();
-  const bounded = <T>(call: Promise<T>, what: string): Promise<T> => {
+  const bounded = <T>(call: Promise<T>, what: string, timeoutMs = config.sendTimeoutMs): Promise<T> => {
     pending.add(call);
     const settled = () => pending.delete(call);
     call.then(settled, settled);
-    return withTimeout(call, config.sendTimeoutMs, what).catch((err: unknown) => {
+    return withTimeout(call, timeoutMs, what).catch((err: unknown) => {
       throw toProducerError(err, what);
     });
   };
+  // Closing also stops kafkajs's own retries of this producer's requests (our patch of kafkajs):
+  // a registration retried after we gave up would fence the attempt that replaced this one.
   const close = async () => {
     const disconnect = () => producer.disconnect().catch(() => undefined);
     await disconnect();
@@ -68,30 +77,24 @@ export async function openTransaction(
     throw err;
   }
   logger.debug('kafka transaction open', { transactionalId: options.transactionalId });
+  // Commit and abort retry on the coordinator's retriable answers (a move, a load, a lost answer:
+  // our patch of kafkajs, patches/), bounded as librdkafka's are.
+  const endBoundMs = stallBoundMs(config, options);
   return {
-    async run(work) {
+    ...sender(tx, config, bounded),
+    async commit() {
       try {
-        options.throwIfCancelled?.();
-        let result;
-        try {
-          result = await work(sender(tx, config, bounded));
-          options.throwIfCancelled?.();
-        } catch (err) {
-          options.observe?.aborted();
-          await bounded(tx.abort(), 'aborting the Kafka transaction').catch((abortErr: unknown) => {
-            // The next producer with this id aborts it anyway (and the broker after its timeout).
-            logger.warn('aborting the Kafka transaction failed', { error: errorMessage(abortErr) });
-          });
-          throw err;
-        }
-        const commitStarted = performance.now();
-        await bounded(tx.commit(), 'committing the Kafka transaction');
-        options.observe?.committed((performance.now() - commitStarted) / 1000);
-        return result;
-      } finally {
-        await close();
+        await bounded(tx.commit(), 'committing the Kafka transaction', endBoundMs);
+        return { ok: true };
+      } catch (err) {
+        // kafkajs cannot abort once a commit began: whatever it did is settled by the next producer.
+        return { ok: false, error: err as Error, mustAbort: false };
       }
     },
+    async abort() {
+      await bounded(tx.abort(), 'aborting the Kafka transaction', endBoundMs);
+    },
+    close,
   };
 }
 

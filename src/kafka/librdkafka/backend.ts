@@ -1,7 +1,7 @@
 // The librdkafka backend (KAFKA_CLIENT=librdkafka): each transaction is a librdkafka producer,
 // built from the Kafka secret as it is cached now (a rotation re-reads it). Topic metadata and the
 // run ledger stay on the shared kafkajs client (src/kafka/shared-client.ts).
-import type { ProducerBackend, ProducerDeps } from '../producer.ts';
+import type { ProducerBackend, ProducerDeps } from '../backend.ts';
 import { loadLibrdkafka } from './load.ts';
 import { openTransaction } from './transaction.ts';
 

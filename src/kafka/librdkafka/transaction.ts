@@ -16,31 +16,24 @@ import type {
   ProducerTopicConfig,
 } from '@confluentinc/kafka-javascript';
 import type { Config } from '../../config.ts';
-import { AuthenticationError, OperationTimeoutError, TransientError, errorMessage } from '../../errors.ts';
+import { AuthenticationError, OperationTimeoutError, TransientError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { KafkaCredentials } from '../../secrets.ts';
 import { withTimeout } from '../../timeout.ts';
-import type {
-  OpenTransaction,
-  PartitionAck,
-  ProducerTransaction,
-  TopicBatch,
-  TransactionOptions,
-} from '../producer.ts';
-import { isAuthenticationFailure, toRdProducerError } from './errors.ts';
+import {
+  stallBoundMs,
+  type BackendTransaction,
+  type CommitResult,
+  type PartitionAck,
+  type ProducerTransaction,
+  type TopicBatch,
+  type TransactionOptions,
+} from '../backend.ts';
+import { isAuthenticationFailure, toRdProducerError, type RdError } from './errors.ts';
 import type { RdKafkaModule } from './load.ts';
 
 /** Records librdkafka holds before a send waits for room (bounds memory on a large run). */
 const QUEUE_MAX_MESSAGES = 100_000;
-/**
- * How long records may stall (a full queue, a commit's flush) before the try fails: librdkafka
- * moves records across leader and coordinator changes itself, which takes seconds; bounding that by
- * a short KAFKA_SEND_TIMEOUT_MS aborted every try of a rolling restart (measured). Never past the
- * transaction's own timeout.
- */
-const stallBoundMs = (config: Config['kafka'], options: TransactionOptions) =>
-  Math.min(Math.max(config.sendTimeoutMs, 30_000), options.timeoutMs);
-
 /** librdkafka settings equal in meaning to the kafkajs backend's (see README "producer settings"). */
 export function librdkafkaSettings(
   config: Config['kafka'],
@@ -99,7 +92,7 @@ export async function openTransaction(
   logger: Logger,
   /** Receives the producer's closing once the transaction is over (awaited at shutdown). */
   onClosing: (closing: Promise<void>) => void = (closing) => void closing,
-): Promise<OpenTransaction> {
+): Promise<BackendTransaction> {
   const settings = librdkafkaSettings(config, creds, options);
   const producer = new rd.Producer(settings.global, settings.topic);
   /** The first record librdkafka reported failed: the transaction cannot commit. */
@@ -188,39 +181,54 @@ export async function openTransaction(
   const throwIfRecordFailed = (what: string) => {
     if (recordFailure) throw fail(recordFailure, what);
   };
+  const stallMs = stallBoundMs(config, options);
   return {
-    async run(work) {
-      try {
-        options.throwIfCancelled?.();
-        let result;
-        try {
-          result = await work(sender(rd, producer, stallBoundMs(config, options), throwIfRecordFailed, fail));
-          options.throwIfCancelled?.();
-          throwIfRecordFailed('sending records');
-          const commitStarted = performance.now();
-          const commitTimeoutMs = stallBoundMs(config, options);
-          await call('committing the Kafka transaction', commitTimeoutMs, (done) =>
-            producer.commitTransaction(commitTimeoutMs, done),
-          );
-          options.observe?.committed((performance.now() - commitStarted) / 1000);
-          throwIfRecordFailed('committing the Kafka transaction');
-        } catch (err) {
-          options.observe?.aborted();
-          await call('aborting the Kafka transaction', config.sendTimeoutMs, (done) =>
-            producer.abortTransaction(config.sendTimeoutMs, done),
-          ).catch((abortErr: unknown) => {
-            // The next producer with this id aborts it anyway (and the broker after its timeout).
-            logger.warn('aborting the Kafka transaction failed', { error: errorMessage(abortErr) });
-          });
-          throw err;
-        }
-        return result;
-      } finally {
-        // The outcome is known: the caller need not wait for librdkafka's threads to stop.
-        onClosing(close());
-      }
+    ...sender(rd, producer, stallMs, throwIfRecordFailed, fail),
+    commit: () =>
+      commitTransaction(producer, stallMs, call, () => (recordFailure ? fail(recordFailure, 'committing') : undefined)),
+    abort: () =>
+      call('aborting the Kafka transaction', config.sendTimeoutMs, (done) =>
+        producer.abortTransaction(config.sendTimeoutMs, done),
+      ),
+    close: async () => {
+      // The outcome is known: the caller need not wait for librdkafka's threads to stop.
+      onClosing(close());
     },
   };
+}
+
+/**
+ * librdkafka's commit, handled as its documentation says: an error marked retriable (a timeout:
+ * the commit may still be running) means call commit again, which resumes it; one that requires
+ * an abort means the transaction did not commit; a fatal one means this producer can do nothing
+ * more (the next one with the id fences it). The tries stop after `boundMs` in all.
+ */
+export async function commitTransaction(
+  producer: Pick<Producer, 'commitTransaction'>,
+  boundMs: number,
+  call: (
+    what: string,
+    timeoutMs: number,
+    start: (done: (err?: LibrdKafkaError | null) => void) => void,
+  ) => Promise<void>,
+  recordFailure: () => Error | undefined,
+): Promise<CommitResult> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const left = Math.max(1_000, deadline - Date.now());
+    try {
+      await call('committing the Kafka transaction', left, (done) => producer.commitTransaction(left, done));
+      return { ok: true };
+    } catch (err) {
+      const rd = ((err as Error).cause ?? err) as RdError;
+      const failed = recordFailure();
+      if (rd.isTxnRequiresAbort || failed) return { ok: false, error: failed ?? (err as Error), mustAbort: true };
+      if (rd.isFatal || !rd.isRetriable || Date.now() >= deadline) {
+        return { ok: false, error: err as Error, mustAbort: false };
+      }
+      // Retriable: the commit is still in progress or may be resumed; ask again.
+    }
+  }
 }
 
 function sender(
