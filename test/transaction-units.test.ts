@@ -1,6 +1,7 @@
 // Unit tests with fakes for a transaction's life (src/kafka/transaction.ts), the commit handling
 // of each backend (librdkafka's documented error classes; kafkajs's coordinator retries, our
 // patch of kafkajs in patches/), and the end of kafkajs's own retries once a producer closes.
+import type { LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
@@ -97,7 +98,7 @@ describe('one transaction skeleton for both backends', () => {
 });
 
 describe("librdkafka's commit, handled as its documentation says", () => {
-  type Done = (err?: unknown) => void;
+  type Done = (err?: LibrdKafkaError | null) => void;
   /** A producer whose commit answers with the given errors in turn, then succeeds. */
   const producer = (answers: object[]) => {
     let tries = 0;
@@ -105,12 +106,14 @@ describe("librdkafka's commit, handled as its documentation says", () => {
       tries: () => tries,
       commitTransaction(_timeout: number, cb: Done) {
         const answer = answers[tries++];
-        setImmediate(() => cb(answer ? Object.assign(new Error('commit failed'), answer) : null));
+        setImmediate(() => cb(answer ? ({ message: 'commit failed', ...answer } as LibrdKafkaError) : null));
       },
     };
   };
   const call = (_what: string, _ms: number, start: (done: Done) => void) =>
-    new Promise<void>((resolve, reject) => start((err) => (err ? reject(err as Error) : resolve())));
+    new Promise<void>((resolve, reject) =>
+      start((err) => (err ? reject(Object.assign(new Error(err.message), err)) : resolve())),
+    );
 
   test('a retriable error (a timed-out commit) is retried: the commit resumes and succeeds', async () => {
     const p = producer([
@@ -123,7 +126,7 @@ describe("librdkafka's commit, handled as its documentation says", () => {
 
   test('an error that requires an abort is not retried and asks for the abort', async () => {
     const p = producer([{ isTxnRequiresAbort: true, code: 48 }]);
-    const result = await commitTransaction(p as never, 10_000, call as never, () => undefined);
+    const result = await commitTransaction(p as never, 10_000, call, () => undefined);
     assert.equal(result.ok, false);
     assert.equal(!result.ok && result.mustAbort, true);
     assert.equal(p.tries(), 1);
@@ -132,20 +135,20 @@ describe("librdkafka's commit, handled as its documentation says", () => {
   test('a record that failed asks for the abort, naming the record failure', async () => {
     const p = producer([{ code: -1 }]);
     const recordError = new Error('record failed: message too large');
-    const result = await commitTransaction(p as never, 10_000, call as never, () => recordError);
+    const result = await commitTransaction(p as never, 10_000, call, () => recordError);
     assert.deepEqual(result, { ok: false, error: recordError, mustAbort: true });
   });
 
   test('a fatal error is neither retried nor aborted (the producer is unusable; the next one fences it)', async () => {
     const p = producer([{ isFatal: true, isRetriable: false, code: -150 }]);
-    const result = await commitTransaction(p as never, 10_000, call as never, () => undefined);
+    const result = await commitTransaction(p as never, 10_000, call, () => undefined);
     assert.equal(!result.ok && result.mustAbort, false);
     assert.equal(p.tries(), 1);
   });
 
   test('retries stop at the bound, and the outcome is left unknown (no abort)', async () => {
     const p = producer(Array.from({ length: 1000 }, () => ({ isRetriable: true, code: -185 })));
-    const result = await commitTransaction(p as never, 50, call as never, () => undefined);
+    const result = await commitTransaction(p as never, 50, call, () => undefined);
     assert.equal(!result.ok && result.mustAbort, false);
     assert.ok(p.tries() >= 1);
   });
@@ -160,7 +163,7 @@ describe('kafkajs transaction coordinator requests (patches/kafkajs+2.2.4.patch)
     commit(): Promise<void>;
   };
   const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
-    createErrorFromCode(code: number): Error;
+    createErrorFromCode: (code: number) => Error;
   };
   const { KafkaJSConnectionError } = require('kafkajs/src/errors') as {
     KafkaJSConnectionError: new (m: string) => Error;
