@@ -46,6 +46,17 @@ provision_temporal() {
     go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
 }
 
+provision_toxiproxy() {
+  [[ -x "$TOXIPROXY_BIN" ]] && return
+  need go "builds Toxiproxy (the network fault proxy of the three-broker mode)"
+  say "proxy: building github.com/Shopify/toxiproxy/v2/cmd/server@v$TOXIPROXY_VERSION"
+  local dir
+  dir="$(dirname "$TOXIPROXY_BIN")"
+  with_progress "proxy: go install" env GOBIN="$dir" GOFLAGS=-mod=mod \
+    go install "github.com/Shopify/toxiproxy/v2/cmd/server@v$TOXIPROXY_VERSION"
+  mv "$dir/server" "$TOXIPROXY_BIN"
+}
+
 provision_moto() {
   [[ -f "$MOTO_VENV/.complete" ]] && return
   need python3 "runs the Secrets Manager emulator (moto)"
@@ -58,10 +69,11 @@ provision_moto() {
 
 what="${1:-all}"
 case "$what" in
-  all) provision_kafka; provision_apicurio; provision_temporal; provision_moto ;;
+  all) provision_kafka; provision_apicurio; provision_temporal; provision_moto; provision_toxiproxy ;;
   kafka) provision_kafka ;;
   registry) provision_apicurio ;;
   temporal) provision_temporal ;;
   secrets) provision_moto ;;
-  *) die "unknown service '$what' (expected all, kafka, registry, temporal, secrets)" ;;
+  proxy) provision_toxiproxy ;;
+  *) die "unknown service '$what' (expected all, kafka, registry, temporal, secrets, proxy)" ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack: Kafka (KRaft), Apicurio Registry (Confluent API), the Temporal dev server
-# with its UI, and moto's Secrets Manager, each run from package-registry downloads.
+# with its UI, and moto's Secrets Manager, each run from package-registry downloads; in the
+# three-broker mode also Toxiproxy, between the clients and every broker (and Temporal).
 #
 #   stack.sh up | down | status | logs [service] [-f] | env
 #
@@ -19,7 +20,13 @@ case "$KAFKA_BROKERS" in
   *) echo "[stack] ERROR: STACK_KAFKA_BROKERS must be 1 or 3, got '$KAFKA_BROKERS'" >&2; exit 2 ;;
 esac
 ALL_KAFKA=(kafka kafka-1 kafka-2 kafka-3)
-SERVICES=(secrets "${KAFKA_NODES[@]}" registry temporal)
+# In the three-broker mode every SASL_SSL connection (the product's: bootstrap, leaders,
+# coordinators) goes through Toxiproxy ("proxy"), so the failover suite can add latency, cut
+# bandwidth, black-hole or reset a broker's links; the PLAINTEXT listeners (tests' own
+# read_committed consumers, inter-broker traffic) do not. Each broker binds SASL_SSL on its
+# advertised port + 10 and advertises the proxy's address.
+if ((${#KAFKA_NODES[@]} == 3)); then PROXY=(proxy); else PROXY=(); fi
+SERVICES=(secrets "${PROXY[@]}" "${KAFKA_NODES[@]}" registry temporal)
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 DATA="$STATE/data"
@@ -30,6 +37,8 @@ HEALTH_TIMEOUT="${STACK_HEALTH_TIMEOUT:-120}"
 # Node n of the cluster (1 for the single node) listens on the base ports + 100 × (n - 1).
 node_of() { [[ "$1" == kafka ]] && echo 1 || echo "${1#kafka-}"; }
 node_port() { echo $(($1 + 100 * ($(node_of "$2") - 1))); }
+# The port a broker's SASL_SSL listener binds: its advertised port, or + 10 behind the proxy.
+sasl_bind_port() { echo $(($(node_port "$KAFKA_SASL_PORT" "$1") + (${#PROXY[@]} ? 10 : 0))); }
 sasl_bootstrap() {
   local n out=()
   for n in "${KAFKA_NODES[@]}"; do out+=("127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$n")"); done
@@ -47,6 +56,7 @@ address_of() {
     registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
     temporal) echo "127.0.0.1:$TEMPORAL_PORT, UI http://127.0.0.1:$TEMPORAL_UI_PORT" ;;
     secrets) echo "http://127.0.0.1:$SECRETS_PORT" ;;
+    proxy) echo "API http://127.0.0.1:$PROXY_PORT; Temporal via 127.0.0.1:$TEMPORAL_PROXY_PORT" ;;
   esac
 }
 
@@ -57,6 +67,7 @@ port_settings_of() {
     registry) echo "STACK_REGISTRY_PORT STACK_REGISTRY_MANAGEMENT_PORT" ;;
     temporal) echo "STACK_TEMPORAL_PORT STACK_TEMPORAL_UI_PORT" ;;
     secrets) echo "STACK_SECRETS_PORT" ;;
+    proxy) echo "STACK_PROXY_PORT STACK_TEMPORAL_PROXY_PORT" ;;
   esac
 }
 
@@ -81,6 +92,7 @@ launch() {
   for setting in $(port_settings_of "$name"); do
     port="${!setting}"
     [[ "$name" == kafka* ]] && port="$(node_port "$port" "$name")"
+    [[ "$name" == kafka* && "$setting" == STACK_KAFKA_SASL_PORT ]] && port="$(sasl_bind_port "$name")"
     port_in_use "$port" && die "$name: port $port on 127.0.0.1 is already in use by a process this stack did not start. Stop that process, or set $setting to a free port."
   done
   mkdir -p "$PIDS" "$LOGS"
@@ -121,6 +133,9 @@ health_registry() {
 health_temporal() {
   "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" --command-timeout 5s 2>/dev/null | grep -q SERVING &&
     curl -fsS -m 5 "http://127.0.0.1:$TEMPORAL_UI_PORT/api/v1/settings" >/dev/null 2>&1
+}
+health_proxy() {
+  curl -fsS -m 5 "http://127.0.0.1:$PROXY_PORT/proxies" 2>/dev/null | grep -q '"kafka-1"'
 }
 health_secrets() {
   curl -fsS -m 5 -X POST "http://127.0.0.1:$SECRETS_PORT/" \
@@ -181,7 +196,7 @@ start_kafka_node() {
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$(node_port "$KAFKA_PORT" "$name"),SASL_SSL://127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$name"),CONTROLLER://127.0.0.1:$(node_port "$KAFKA_CONTROLLER_PORT" "$name")
+listeners=PLAINTEXT://127.0.0.1:$(node_port "$KAFKA_PORT" "$name"),SASL_SSL://127.0.0.1:$(sasl_bind_port "$name"),CONTROLLER://127.0.0.1:$(node_port "$KAFKA_CONTROLLER_PORT" "$name")
 advertised.listeners=PLAINTEXT://127.0.0.1:$(node_port "$KAFKA_PORT" "$name"),SASL_SSL://127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$name")
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
@@ -259,6 +274,19 @@ start_temporal() {
     --dynamic-config-value system.enableActivityEagerExecution=true
 }
 
+# Toxiproxy with one proxy per broker (its advertised SASL_SSL port → the port it binds) and one
+# for Temporal; faults are added and removed through its API (test/support/network-faults.ts).
+start_proxy() {
+  local n i entries=()
+  for n in "${KAFKA_NODES[@]}"; do
+    entries+=("{\"name\":\"$n\",\"listen\":\"127.0.0.1:$(node_port "$KAFKA_SASL_PORT" "$n")\",\"upstream\":\"127.0.0.1:$(sasl_bind_port "$n")\",\"enabled\":true}")
+  done
+  entries+=("{\"name\":\"temporal\",\"listen\":\"127.0.0.1:$TEMPORAL_PROXY_PORT\",\"upstream\":\"127.0.0.1:$TEMPORAL_PORT\",\"enabled\":true}")
+  mkdir -p "$STATE"
+  (IFS=,; echo "[${entries[*]}]") >"$STATE/proxies.json"
+  launch proxy "$TOXIPROXY_BIN" -host 127.0.0.1 -port "$PROXY_PORT" -config "$STATE/proxies.json"
+}
+
 start_secrets() {
   launch secrets "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$SECRETS_PORT"
 }
@@ -291,8 +319,8 @@ cmd_up() {
   ensure_tls
   local name started=()
   # The other mode's brokers hold the same ports: stop them first.
-  for name in "${ALL_KAFKA[@]}"; do
-    [[ " ${KAFKA_NODES[*]} " == *" $name "* ]] || stop_service "$name"
+  for name in "${ALL_KAFKA[@]}" proxy; do
+    [[ " ${SERVICES[*]} " == *" $name "* ]] || stop_service "$name"
   done
   echo "$KAFKA_BROKERS" >"$MODE_FILE"
   for name in "${SERVICES[@]}"; do
@@ -332,10 +360,16 @@ export KAFKA_LIBS=$KAFKA_HOME/libs
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 export STACK_PIDS=$PIDS
 ENV_EOF
+  if ((${#PROXY[@]})); then
+    cat >>"$STATE/env" <<ENV_EOF
+export STACK_PROXY_URL=http://127.0.0.1:$PROXY_PORT
+export TEMPORAL_PROXY_ADDRESS=127.0.0.1:$TEMPORAL_PROXY_PORT
+ENV_EOF
+  fi
 }
 
 cmd_down() {
-  local i all=(secrets "${ALL_KAFKA[@]}" registry temporal)
+  local i all=(secrets proxy "${ALL_KAFKA[@]}" registry temporal)
   for ((i = ${#all[@]} - 1; i >= 0; i--)); do
     stop_service "${all[$i]}"
   done

@@ -11,10 +11,14 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { runTransactionalId } from '../../src/run-ledger/index.ts';
 import type { OrderEvent } from '../../src/schema/order-event.ts';
 import { readDecoded } from '../support/app.ts';
-import { createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
+import type { RunSummary } from '../../src/activities/types.ts';
+import { attemptsOf, createFaultKit, failuresIn, midSend } from '../support/fault-kit.ts';
 import { describeEachKafkaClient, type KafkaClient } from '../support/kafka-clients.ts';
-import { kafkaLibs, plaintextBrokers, plaintextKafka, stackPid } from '../support/services.ts';
+import { createHighWatermarks } from '../../src/kafka/high-watermarks.ts';
+import { kafkaLibs, plaintextBrokers, plaintextKafka, required, stackPid } from '../support/services.ts';
+import { networkFaults } from '../support/network-faults.ts';
 import { temporalClient } from '../support/worker.ts';
+import type { WorkerProcess } from '../support/worker-process.ts';
 
 const run = promisify(execFile);
 const BROKERS = [1, 2, 3] as const;
@@ -32,10 +36,59 @@ before(async () => {
   kit = createFaultKit(client, 'artifacts/failover-suite.json');
 });
 after(async () => {
+  await networkFaults.reset().catch(() => undefined);
   await bringBack();
   await kit?.close();
   await client?.connection.close();
 });
+
+/**
+ * The product's own timeouts (src/config.ts defaults) rather than the suite's short ones, for the
+ * network scenarios: production meets latency and partitions with these.
+ */
+const PRODUCT_TIMEOUTS = {
+  ACTIVITY_HEARTBEAT_TIMEOUT_MS: '60000',
+  ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: '600000',
+  KAFKA_CONNECTION_TIMEOUT_MS: '5000',
+  KAFKA_REQUEST_TIMEOUT_MS: '20000',
+  KAFKA_SEND_TIMEOUT_MS: '25000',
+  KAFKA_LEDGER_TIMEOUT_MS: '15000',
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Leadership moves off `victim` (a controlled shutdown) and stays away once it is back in sync. */
+async function moveLeadershipOff(victim: number, topics: string[]): Promise<void> {
+  const pid = stackPid(`kafka-${victim}`);
+  kill(victim, 'SIGTERM');
+  await waitExit(pid);
+  await bringBack();
+  await fullyInSync(topics);
+}
+
+/** The sum of the read_uncommitted ends of `topic`'s partitions. */
+async function endSum(topic: string): Promise<number> {
+  const marks = createHighWatermarks(plaintextKafka());
+  try {
+    return [...(await marks.ends(topic)).values()].reduce((a, b) => a + b, 0);
+  } finally {
+    await marks.close();
+  }
+}
+
+/** Waits until the read_uncommitted end of `topic` passes `than` (records written, not yet committed). */
+async function endPasses(topic: string, than: number, timeoutMs = 60_000): Promise<void> {
+  const marks = createHighWatermarks(plaintextKafka());
+  try {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+      const ends = await marks.ends(topic);
+      if ([...ends.values()].reduce((a, b) => a + b, 0) > than) return;
+      await sleep(5);
+    }
+    throw new Error(`nothing was written to ${topic}`);
+  } finally {
+    await marks.close();
+  }
+}
 
 const kill = (node: number, signal: NodeJS.Signals = 'SIGKILL') => process.kill(stackPid(`kafka-${node}`), signal);
 /** Restarts every broker that is not running and waits until each answers (the stack's own `up`). */
@@ -101,6 +154,21 @@ async function preferredElection(): Promise<void> {
   });
 }
 
+/**
+ * Elects the preferred leaders until every partition of `topics` is led by its preferred replica
+ * (a replica that just caught up may not be electable on the first try; metadata follows in ms).
+ */
+async function electPreferred(topics: string[]): Promise<void> {
+  let left: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    if (i % 5 === 0) await preferredElection();
+    left = await notOnPreferred(topics);
+    if (left.length === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.deepEqual(left, [], 'every partition is back on its preferred leader');
+}
+
 /** Partitions whose leader is not their preferred (first) replica. */
 async function notOnPreferred(topics: string[]): Promise<string[]> {
   const admin = plaintextKafka().admin();
@@ -137,8 +205,23 @@ const SIZES: Record<KafkaClient, { midRun: number; rolling: number }> = {
 
 describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.insync.replicas 2)', (kafkaClient) => {
   const sizes = SIZES[kafkaClient];
-  const tally = (name: string, ...rest: Parameters<typeof kit.tally> extends [string, ...infer R] ? R : never) =>
-    kit.tally(`${name} [${kafkaClient}]`, ...rest);
+  /** Counts the run (read_committed) and records it in the table, with its attempts and the failures its workers logged. */
+  const record = async (
+    name: string,
+    s: Scenario,
+    handle: WorkflowHandle,
+    summary: RunSummary,
+    recoverMs: number,
+    workers: WorkerProcess[],
+  ) =>
+    kit.tally(
+      `${name} [${kafkaClient}]`,
+      s.app,
+      summary,
+      recoverMs,
+      workers.flatMap((w) => failuresIn(w.output())),
+      await attemptsOf(handle),
+    );
 
   /** A large run whose `victim` broker is killed -9 once it is mid-send, restarted after the result. */
   async function killMidRun(what: string, victimOf: (s: Scenario, handle: WorkflowHandle) => Promise<number>) {
@@ -152,7 +235,7 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     const summary = await handle.result();
     const recoverMs = Date.now() - killedAt;
     await bringBack();
-    await tally(`${what} (broker ${victim}) killed -9 mid-run`, s.app, summary, recoverMs, failuresIn(w.output()));
+    await record(`${what} (broker ${victim}) killed -9 mid-run`, s, handle, summary, recoverMs, [w]);
   }
 
   test('the leader of a partition the run writes to killed -9 mid-run, restarted later', () =>
@@ -181,8 +264,7 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // A run now leaves the worker warm with that leader in its metadata (ledger read, offsets asked).
     const first = await (await s.start(1_000)).result();
     // Then an election hands the partitions back to their preferred leaders: no process stops.
-    await preferredElection();
-    assert.deepEqual(await notOnPreferred(topics), [], 'every partition is back on its preferred leader');
+    await electPreferred(topics);
     assert.equal((await leaders(s.config.kafka.runsTopic)).get(0), victim);
     const before = failuresIn(w.output()).length;
     const started = Date.now();
@@ -206,9 +288,10 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     await waitExit(stackPid('kafka-3'));
     const started = Date.now();
     try {
-      const summary = await (await s.start(20_000)).result();
+      const handle = await s.start(20_000);
+      const summary = await handle.result();
       assert.equal(summary.acknowledged, 20_000);
-      await tally('one broker down for the whole run', s.app, summary, Date.now() - started, failuresIn(w.output()));
+      await record('one broker down for the whole run', s, handle, summary, Date.now() - started, [w]);
     } finally {
       await bringBack();
     }
@@ -232,13 +315,7 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     const backAt = Date.now();
     await bringBack();
     const summary = await handle.result();
-    await tally(
-      'two brokers down, back within the retry window',
-      s.app,
-      summary,
-      Date.now() - backAt,
-      failuresIn(w.output()),
-    );
+    await record('two brokers down, back within the retry window', s, handle, summary, Date.now() - backAt, [w]);
   });
 
   test('a rolling restart of every broker during a large run', async () => {
@@ -256,6 +333,194 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
       await fullyInSync(topics);
     }
     const summary = await handle.result();
-    await tally('rolling restart of all three brokers', s.app, summary, Date.now() - started, failuresIn(w.output()));
+    await record('rolling restart of all three brokers', s, handle, summary, Date.now() - started, [w]);
+  });
+
+  test('leadership moved back to the preferred replicas mid-run (every broker up): the run completes, exact', async () => {
+    const s = await kit.scenario();
+    const w = await s.worker();
+    const topics = [s.config.kafka.topic, s.config.kafka.dlqTopic, s.config.kafka.runsTopic];
+    await moveLeadershipOff((await leaders(s.config.kafka.topic)).get(0)!, topics);
+    const handle = await s.start(sizes.rolling);
+    await midSend(s.config);
+    const started = Date.now();
+    await electPreferred(topics);
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the election landed mid-run');
+    const summary = await handle.result();
+    await record('preferred leaders elected mid-run', s, handle, summary, Date.now() - started, [w]);
+  });
+
+  test('300 ms ± 100 ms of latency on every broker link for a whole run: completes, exact', async () => {
+    const s = await kit.scenario({ ...PRODUCT_TIMEOUTS, KAFKA_BATCH_MAX_MESSAGES: '1000' });
+    const w = await s.worker();
+    for (const n of BROKERS) {
+      await networkFaults.add(`kafka-${n}`, {
+        name: 'latency',
+        type: 'latency',
+        stream: 'downstream',
+        attributes: { latency: 300, jitter: 100 },
+      });
+    }
+    const started = Date.now();
+    try {
+      const handle = await s.start(20_000);
+      const summary = await handle.result();
+      await record('300±100 ms latency on every broker link', s, handle, summary, Date.now() - started, [w]);
+    } finally {
+      await networkFaults.reset();
+    }
+  });
+
+  test('the leader of a written partition black-holed for 70 s mid-run (a partition, not a crash): completes, exact', async () => {
+    const s = await kit.scenario({ ...PRODUCT_TIMEOUTS, KAFKA_BATCH_MAX_MESSAGES: '1000' });
+    const w = await s.worker();
+    const handle = await s.start(sizes.midRun);
+    await midSend(s.config);
+    const victim = (await leaders(s.config.kafka.topic)).get(0)!;
+    // Connections stay open and nothing answers, in either direction.
+    await networkFaults.add(`kafka-${victim}`, { name: 'blackhole', type: 'timeout', attributes: { timeout: 0 } });
+    try {
+      await sleep(70_000);
+    } finally {
+      await networkFaults.reset();
+    }
+    const healedAt = Date.now();
+    const summary = await handle.result();
+    await record(`leader (broker ${victim}) black-holed 70 s`, s, handle, summary, Date.now() - healedAt, [w]);
+  });
+
+  test("connections to the run's transaction coordinator reset at commit: completes, exact, the slot not resent", async () => {
+    const s = await kit.scenario({ ...PRODUCT_TIMEOUTS, LOG_LEVEL: 'debug' });
+    const w = await s.worker({ LOG_LEVEL: 'debug' });
+    // The run's slot is known before it runs (its first workflow task is held back), so its
+    // coordinator is too: requests to it are slowed by a second, which leaves time to see the
+    // ledger record written and reset every connection to the coordinator while EndTxn is on its way.
+    const handle = await s.start(2_000, { startDelay: '2s' });
+    const nominal = (await handle.describe()).startTime.getTime();
+    const origin = { workflow: handle.workflowId };
+    const coordinator = await coordinatorOf(
+      runTransactionalId({ topic: s.config.kafka.topic, origin, nominalTimeMs: nominal }),
+    );
+    const proxy = `kafka-${coordinator}` as const;
+    await networkFaults.add(proxy, {
+      name: 'slow',
+      type: 'latency',
+      stream: 'upstream',
+      attributes: { latency: 1000 },
+    });
+    let resetAt = 0;
+    try {
+      await endPasses(s.config.kafka.runsTopic, 0);
+      // The ledger record is written: what is left of the run is its commit. Its answer never arrives.
+      await networkFaults.add(proxy, {
+        name: 'reset',
+        type: 'reset_peer',
+        stream: 'downstream',
+        attributes: { timeout: 0 },
+      });
+      resetAt = Date.now();
+      await sleep(3_000);
+    } finally {
+      await networkFaults.reset();
+    }
+    const summary = await handle.result();
+    const failures = failuresIn(w.output());
+    assert.deepEqual(failures, [], 'no attempt failed and the slot was not resent');
+    assert.equal(await attemptsOf(handle), 1);
+    const afterReset = w.output();
+    assert.match(
+      afterReset,
+      kafkaClient === 'kafkajs'
+        ? /request to the transaction coordinator failed; retrying/
+        : /reset by peer|Disconnected|Connection reset/i,
+      'the reset hit the commit',
+    );
+    await record(
+      `coordinator (broker ${coordinator}) connections reset at commit`,
+      s,
+      handle,
+      summary,
+      Date.now() - resetAt,
+      [w],
+    );
+  });
+
+  test('bandwidth to one broker cut to 64 KB/s for a 200k-event run: completes, exact, no heartbeat missed', async () => {
+    const s = await kit.scenario({
+      KAFKA_REQUEST_TIMEOUT_MS: PRODUCT_TIMEOUTS.KAFKA_REQUEST_TIMEOUT_MS,
+      KAFKA_SEND_TIMEOUT_MS: PRODUCT_TIMEOUTS.KAFKA_SEND_TIMEOUT_MS,
+      KAFKA_LEDGER_TIMEOUT_MS: PRODUCT_TIMEOUTS.KAFKA_LEDGER_TIMEOUT_MS,
+      KAFKA_BATCH_MAX_MESSAGES: '1000',
+    });
+    const w = await s.worker();
+    const victim = (await leaders(s.config.kafka.topic)).get(0)!;
+    await networkFaults.add(`kafka-${victim}`, {
+      name: 'thin',
+      type: 'bandwidth',
+      stream: 'upstream',
+      attributes: { rate: 64 },
+    });
+    const started = Date.now();
+    try {
+      const handle = await s.start(200_000);
+      const summary = await handle.result();
+      // The heartbeat timeout is the suite's 6 s: one missed would have cost an attempt.
+      assert.equal(await attemptsOf(handle), 1, 'the first attempt completed (no heartbeat timed out)');
+      await record(`bandwidth to broker ${victim} cut to 64 KB/s`, s, handle, summary, Date.now() - started, [w]);
+    } finally {
+      await networkFaults.reset();
+    }
+  });
+
+  test("the worker's link to Temporal dropped for 30 s mid-run: completes, exact", async () => {
+    const s = await kit.scenario({ ACTIVITY_HEARTBEAT_TIMEOUT_MS: PRODUCT_TIMEOUTS.ACTIVITY_HEARTBEAT_TIMEOUT_MS });
+    const w = await s.worker({ TEMPORAL_ADDRESS: required('TEMPORAL_PROXY_ADDRESS') });
+    const handle = await s.start(sizes.rolling);
+    await midSend(s.config);
+    await networkFaults.setEnabled('temporal', false);
+    try {
+      await sleep(30_000);
+    } finally {
+      await networkFaults.reset();
+    }
+    const backAt = Date.now();
+    const summary = await handle.result();
+    await record("worker's link to Temporal dropped 30 s", s, handle, summary, Date.now() - backAt, [w]);
+  });
+
+  test('a zombie resuming while its successor is still sending (200k events): the successor is not fenced and completes', async () => {
+    // One activity slot per worker, so the retry goes to the live worker (see test/faults.test.ts).
+    const s = await kit.scenario({ TEMPORAL_MAX_CONCURRENT_ACTIVITIES: '1', KAFKA_BATCH_MAX_MESSAGES: '1000' });
+    const a = await s.worker();
+    const b = await s.worker();
+    const handle = await s.start(200_000);
+    await midSend(s.config);
+    const identity = (await handle.describe()).raw.pendingActivities?.[0]?.lastWorkerIdentity ?? '';
+    const zombie = [a, b].find((x) => identity.startsWith(x.identity));
+    assert.ok(zombie, `no worker of ours runs the attempt (identity ${identity})`);
+    const successor = zombie === a ? b : a;
+    zombie.signal('SIGSTOP');
+    const frozenAt = Date.now();
+    try {
+      // The successor's attempt starts after the heartbeat timeout, fences the zombie and sends.
+      for (let i = 0; ; i++) {
+        const pending = (await handle.describe()).raw.pendingActivities?.[0];
+        if ((pending?.attempt ?? 0) >= 2 && pending?.lastWorkerIdentity?.startsWith(successor.identity)) break;
+        assert.ok(i < 600, 'the successor never took the run over');
+        await sleep(100);
+      }
+      // Then resume the zombie once the successor's records are going out (the zombie is frozen).
+      await endPasses(s.config.kafka.topic, (await endSum(s.config.kafka.topic)) + 1_000);
+    } finally {
+      zombie.signal('SIGCONT');
+    }
+    const summary = await handle.result();
+    assert.equal(await attemptsOf(handle), 2, "the successor's attempt completed the run");
+    assert.deepEqual(
+      failuresIn(successor.output()).filter((f) => /Fenced/i.test(f)),
+      [],
+      'the successor was never fenced',
+    );
+    await record('zombie resumed while its successor sends', s, handle, summary, Date.now() - frozenAt, [successor]);
   });
 });

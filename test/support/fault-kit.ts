@@ -34,6 +34,8 @@ export interface Row {
   duplicates: number;
   missing: number;
   recoverMs: number;
+  /** Temporal attempts the run used (1: it never needed a retry). */
+  attempts?: number;
   errors?: string[];
 }
 
@@ -53,17 +55,26 @@ export function createFaultKit(client: Client, tableFile: string) {
       workers.push(w);
       return w;
     };
-    const start = (eventCount: number) =>
+    /** Starts a run by hand; `startDelay` holds its first workflow task back (its slot is known at once). */
+    const start = (eventCount: number, options: { startDelay?: string } = {}) =>
       client.workflow.start('produceOrderEventsWorkflow', {
         taskQueue,
         workflowId: uniqueName('wf-fault'),
         args: [{ eventCount }],
+        ...options,
       }) as Promise<WorkflowHandle<() => Promise<RunSummary>>>;
     return { config, app, worker, start };
   }
 
   /** Counts the run's order ids (read_committed) against the ids it must have: each exactly once. */
-  async function tally(name: string, app: App, summary: RunSummary, recoverMs: number, errors?: string[]) {
+  async function tally(
+    name: string,
+    app: App,
+    summary: RunSummary,
+    recoverMs: number,
+    errors?: string[],
+    attempts?: number,
+  ) {
     // Large runs (up to a million events) take a while to read back on a busy machine.
     const timeoutMs = 30_000 + summary.eventCount / 5;
     const seen = (await readDecoded<OrderEvent>(app, app.config.kafka.topic, { timeoutMs })).map((r) =>
@@ -83,6 +94,7 @@ export function createFaultKit(client: Client, tableFile: string) {
       duplicates,
       missing,
       recoverMs,
+      ...(attempts === undefined ? {} : { attempts }),
       ...(errors ? { errors } : {}),
     });
     assert.equal(duplicates, 0, `${name}: ${duplicates} duplicate events`);
