@@ -3,10 +3,14 @@
 // patch of kafkajs in patches/), and the end of kafkajs's own retries once a producer closes.
 import type { LibrdKafkaError } from '@confluentinc/kafka-javascript';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { BackendTransaction, CommitResult } from '../src/kafka/backend.ts';
-import { commitTransaction } from '../src/kafka/librdkafka/transaction.ts';
+import { loadConfig } from '../src/config.ts';
+import { AuthenticationError, TransientError } from '../src/errors.ts';
+import type { RdKafkaModule } from '../src/kafka/librdkafka/load.ts';
+import { commitTransaction, openTransaction as librdkafkaOpen } from '../src/kafka/librdkafka/transaction.ts';
 import { runTransaction } from '../src/kafka/transaction.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -253,5 +257,80 @@ describe('kafkajs transaction coordinator requests (patches/kafkajs+2.2.4.patch)
     stopped = true;
     await assert.rejects(registering, /disconnected/);
     assert.equal(c.requests.filter((r) => r === 'InitProducerId').length, 1, 'no InitProducerId after the close');
+  });
+});
+
+describe('librdkafka: a refused login names the failure only while the producer opens', () => {
+  const AUTH = -169;
+  const TIMED_OUT = -185;
+  const TRANSPORT = -195;
+  type Cb = (err?: unknown) => void;
+  /** A librdkafka producer whose steps answer as `script` says; its events are emitted as librdkafka would. */
+  const fakeModule = (script: { initFails?: boolean; commitFails?: boolean; authEventAt: 'open' | 'run' }) => {
+    class FakeProducer extends EventEmitter {
+      getMetadata(_o: unknown, cb: Cb) {
+        cb(null);
+      }
+      setPollInBackground() {}
+      connect(_o: unknown, cb: Cb) {
+        cb(null);
+      }
+      initTransactions(_t: number, cb: Cb) {
+        if (script.authEventAt === 'open') this.refuseLogin();
+        cb(script.initFails ? { code: TRANSPORT, message: 'Local: Broker transport failure' } : null);
+      }
+      beginTransaction(cb: Cb) {
+        cb(null);
+      }
+      commitTransaction(_t: number, cb: Cb) {
+        if (script.authEventAt === 'run') this.refuseLogin();
+        cb(script.commitFails ? { code: TIMED_OUT, message: 'Local: Timed out', isRetriable: false } : null);
+      }
+      abortTransaction(_t: number, cb: Cb) {
+        cb(null);
+      }
+      disconnect(_t: number, cb: Cb) {
+        cb(null);
+      }
+      produce() {}
+      /** A new broker connection's SASL login refused (librdkafka reports it as an error event). */
+      refuseLogin() {
+        this.emit('event.error', { code: AUTH, message: 'SASL authentication error: Authentication failed' });
+      }
+    }
+    return {
+      Producer: FakeProducer,
+      CODES: {
+        ERRORS: {
+          ERR__AUTHENTICATION: AUTH,
+          ERR__TIMED_OUT: TIMED_OUT,
+          ERR__TRANSPORT: TRANSPORT,
+          ERR__QUEUE_FULL: -184,
+        },
+      },
+    } as unknown as RdKafkaModule;
+  };
+  const config = loadConfig({ KAFKA_SEND_TIMEOUT_MS: '2000' }).kafka;
+  const creds = { bootstrapServers: ['127.0.0.1:1'], apiKey: 'k', apiSecret: 's3cret' };
+  const options = { transactionalId: 'tx', timeoutMs: 60_000 };
+
+  test('refused while opening: a non-retryable AuthenticationError (the secret is re-read once by the caller)', async () => {
+    const rd = fakeModule({ initFails: true, authEventAt: 'open' });
+    await assert.rejects(librdkafkaOpen(rd, creds, config, options, logger), (err: Error) => {
+      assert.ok(err instanceof AuthenticationError, `${err.name}: ${err.message}`);
+      return true;
+    });
+  });
+
+  test('refused on a new connection once open: the failure stays retryable (the next producer re-reads the secret)', async () => {
+    const rd = fakeModule({ commitFails: true, authEventAt: 'run' });
+    const tx = await librdkafkaOpen(rd, creds, config, options, logger);
+    const committed = await tx.commit();
+    assert.equal(committed.ok, false);
+    const error = !committed.ok ? committed.error : undefined;
+    assert.ok(!(error instanceof AuthenticationError), `not an AuthenticationError: ${error?.name}: ${error?.message}`);
+    assert.ok(error instanceof TransientError, `${error?.name}: ${error?.message}`);
+    assert.match(error.message, /Authentication failed/, "librdkafka's complaint is still named");
+    await tx.close();
   });
 });

@@ -97,15 +97,21 @@ export async function openTransaction(
   const producer = new rd.Producer(settings.global, settings.topic);
   /** The first record librdkafka reported failed: the transaction cannot commit. */
   let recordFailure: LibrdKafkaError | undefined;
-  /** librdkafka said a login was refused (its error events carry a message, not the code). */
+  /**
+   * librdkafka said a login was refused while the producer was opening (its error events carry a
+   * message, not the code). Only then does it name the failure: once the transaction is open, a
+   * refused login (a new leader's connection after a rotation) stalls records, the try fails
+   * retryably, and the next producer's refused login re-reads the secret (producer.ts).
+   */
   let authFailed = false;
+  let opened = false;
   /** librdkafka's latest complaint, from its log (a refused login, a failed TLS handshake, a refused connection). */
   let lastProblem: string | undefined;
   producer.on('delivery-report', (err) => {
     if (err) recordFailure ??= err;
   });
   producer.on('event.error', (err) => {
-    if (isAuthenticationFailure(rd, err) || /authentication failure/i.test(err.message)) authFailed = true;
+    if (!opened && (isAuthenticationFailure(rd, err) || /authentication failure/i.test(err.message))) authFailed = true;
     lastProblem ??= err.message;
     // librdkafka retries these itself (a broker down, a connection reset); a failed call says so.
     logger.debug('librdkafka error event', { code: err.code, error: err.message });
@@ -176,6 +182,7 @@ export async function openTransaction(
     await close();
     throw err;
   }
+  opened = true;
   logger.debug('kafka transaction open', { transactionalId: options.transactionalId, client: 'librdkafka' });
 
   const throwIfRecordFailed = (what: string) => {
