@@ -334,3 +334,40 @@ describe('librdkafka: a refused login names the failure only while the producer 
     await tx.close();
   });
 });
+
+describe('kafkajs consumer: a stop during a fetcher rebuild (patches/kafkajs+2.2.4.patch)', () => {
+  const require = createRequire(import.meta.url);
+  const createFetchManager = require('kafkajs/src/consumer/fetchManager') as (o: object) => {
+    start(): Promise<void>;
+    stop(): Promise<void>;
+  };
+  const quiet = { debug() {}, info() {}, warn() {}, error() {}, namespace: () => quiet };
+
+  test('no fetcher starts after the stop (they would spin the event loop at 100% CPU)', async () => {
+    let nodeIds = [1];
+    let lookups = 0;
+    let stopped = false;
+    let fetchesAfterStop = 0;
+    const manager: ReturnType<typeof createFetchManager> = createFetchManager({
+      logger: quiet,
+      // The broker set changes while fetching (a broker removed from the pool); the consumer is
+      // stopped at the moment the fetcher notices it.
+      getNodeIds: () => {
+        lookups++;
+        if (lookups === 3) {
+          stopped = true;
+          void manager.stop();
+        }
+        return nodeIds;
+      },
+      fetch: async () => {
+        if (stopped && ++fetchesAfterStop > 1_000) throw new Error('still fetching after the stop');
+        nodeIds = [1, 2];
+        return [];
+      },
+      handler: async () => undefined,
+    });
+    await manager.start().catch(() => undefined);
+    assert.equal(fetchesAfterStop, 0, `${fetchesAfterStop} fetches after the stop`);
+  });
+});

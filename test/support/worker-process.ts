@@ -40,8 +40,9 @@ export async function startWorkerProcess(
     env: envFor(config, {
       TEMPORAL_TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'info',
-      // As `npm run worker` starts it: librdkafka's calls each hold a libuv pool thread (4 by default).
-      UV_THREADPOOL_SIZE: '16',
+      // As `npm run worker` starts it: librdkafka's calls each hold a libuv pool thread (4 by
+      // default). TEST_UV_THREADPOOL_SIZE sets another size, for measuring (docs/producer-backends.md).
+      UV_THREADPOOL_SIZE: process.env['TEST_UV_THREADPOOL_SIZE'] ?? '16',
       WORKFLOW_BUNDLE: await bundlePath(),
       ...env,
     }),
