@@ -3,6 +3,7 @@ import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Config } from '../config.ts';
 import { ledgerTopicConfig } from '../run-ledger/topic.ts';
 import { withTimeout } from '../timeout.ts';
+import { TransientError } from '../errors.ts';
 import { toProducerError } from './errors.ts';
 
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
@@ -37,8 +38,23 @@ async function withAdmin<T>(kafka: Kafka, timeoutMs: number, work: (admin: Admin
   }
 }
 
-/** Creates each topic that is missing; idempotent. Reports topics that exist with other settings. */
+/**
+ * Creates each topic that is missing; idempotent. Reports topics that exist with other settings.
+ * Being idempotent, it is simply run again after a retryable failure: a broker that does not know
+ * a topic created a moment ago yet (kafkajs's wait for leaders gives up on it), a moved leader.
+ */
 export async function ensureTopics(kafka: Kafka, specs: TopicSpec[], timeoutMs: number): Promise<EnsuredTopic[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureTopicsOnce(kafka, specs, timeoutMs);
+    } catch (err) {
+      if (!(err instanceof TransientError) || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 250 * attempt));
+    }
+  }
+}
+
+async function ensureTopicsOnce(kafka: Kafka, specs: TopicSpec[], timeoutMs: number): Promise<EnsuredTopic[]> {
   return withAdmin(kafka, timeoutMs, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((s) => !existing.has(s.topic));
