@@ -309,41 +309,44 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     await record('preferred leaders elected mid-run', s, handle, third, Date.now() - electedAt, [w], 2_000);
   });
 
-  test('one broker down for the whole run: the run succeeds with two in sync', async () => {
-    const s = await kit.scenario();
-    const w = await s.worker();
-    kill(3);
-    await waitExit(stackPid('kafka-3'));
-    const started = Date.now();
-    try {
-      const handle = await s.start(20_000);
-      const summary = await handle.result();
-      assert.equal(summary.acknowledged, 20_000);
-      await record('one broker down for the whole run', s, handle, summary, Date.now() - started, [w]);
-    } finally {
-      await bringBack();
-    }
-  });
-
-  test('two brokers down: attempts fail retryably with nothing visible; the run succeeds once they are back', async () => {
+  test('one broker down for a whole run (it succeeds with two in sync), then a second (attempts fail retryably, nothing visible; the run succeeds once they are back)', async () => {
     const s = await kit.scenario();
     const w = await s.worker();
     await fullyInSync([s.config.kafka.topic, s.config.kafka.runsTopic]);
-    kill(2);
     kill(3);
     await waitExit(stackPid('kafka-3'));
-    const handle = await s.start(2_000);
-    let failure;
-    for (let i = 0; i < 300 && !failure; i++) {
-      failure = (await handle.describe()).raw.pendingActivities?.[0]?.lastFailure;
-      if (!failure) await new Promise((r) => setTimeout(r, 100));
+    try {
+      const started = Date.now();
+      const first = await s.start(20_000);
+      const one = await first.result();
+      assert.equal(one.acknowledged, 20_000);
+      await record('one broker down for the whole run', s, first, one, Date.now() - started, [w]);
+      // Then a second broker goes: too few replicas in sync for any write.
+      kill(2);
+      await waitExit(stackPid('kafka-2'));
+      const handle = await s.start(2_000);
+      let failure;
+      for (let i = 0; i < 300 && !failure; i++) {
+        failure = (await handle.describe()).raw.pendingActivities?.[0]?.lastFailure;
+        if (!failure) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(failure, 'an attempt failed while two brokers were down');
+      assert.equal(failure.applicationFailureInfo?.nonRetryable ?? false, false, 'the failure is retryable');
+      const backAt = Date.now();
+      await bringBack();
+      const summary = await handle.result();
+      await record(
+        'two brokers down, back within the retry window',
+        s,
+        handle,
+        summary,
+        Date.now() - backAt,
+        [w],
+        20_000,
+      );
+    } finally {
+      await bringBack();
     }
-    assert.ok(failure, 'an attempt failed while two brokers were down');
-    assert.equal(failure.applicationFailureInfo?.nonRetryable ?? false, false, 'the failure is retryable');
-    const backAt = Date.now();
-    await bringBack();
-    const summary = await handle.result();
-    await record('two brokers down, back within the retry window', s, handle, summary, Date.now() - backAt, [w]);
   });
 
   test('a rolling restart of every broker during a large run', async () => {
