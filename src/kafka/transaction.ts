@@ -33,6 +33,7 @@ export async function runTransaction<T>(
       await abort();
       throw err;
     }
+    logger.debug('committing the Kafka transaction', { transactionalId: options.transactionalId });
     const started = performance.now();
     const committed = await tx.commit();
     if (!committed.ok) {
