@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { RunSummary } from '../src/activities/types.ts';
 import { attemptsOf, createFaultKit, midSend } from './support/fault-kit.ts';
@@ -26,6 +26,7 @@ before(async () => {
   client = await temporalClient();
   kit = createFaultKit(client, 'artifacts/fault-suite.json');
 });
+afterEach(() => kit?.release());
 after(async () => {
   await kit?.close();
   await client?.connection.close();

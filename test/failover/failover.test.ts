@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, test } from 'node:test';
+import { after, afterEach, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { runTransactionalId } from '../../src/run-ledger/index.ts';
 import type { OrderEvent } from '../../src/schema/order-event.ts';
@@ -38,6 +38,7 @@ before(async () => {
   client = await temporalClient();
   kit = createFaultKit(client, 'artifacts/failover-suite.json');
 });
+afterEach(() => kit?.release());
 after(async () => {
   await networkFaults.reset().catch(() => undefined);
   await bringBack();
