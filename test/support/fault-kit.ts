@@ -74,25 +74,31 @@ export function createFaultKit(client: Client, tableFile: string) {
     recoverMs: number,
     errors?: string[],
     attempts?: number,
-    /** Events of other runs on the same topic (counted apart by order id). */
-    otherEventsOnTopic = 0,
+    /** Other runs on the same topic: each must be there exactly once too. */
+    otherRuns: RunSummary[] = [],
   ) {
     // Large runs (up to a million events) take a while to read back on a busy machine.
-    const timeoutMs = 30_000 + summary.eventCount / 5;
+    const timeoutMs = 30_000 + (summary.eventCount + otherRuns.reduce((n, r) => n + r.eventCount, 0)) / 5;
     const seen = (await readDecoded<OrderEvent>(app, app.config.kafka.topic, { timeoutMs })).map((r) =>
       String(r.decoded.order_id),
     );
     const counts = new Map<string, number>();
     for (const id of seen) counts.set(id, (counts.get(id) ?? 0) + 1);
-    let missing = 0;
-    // The run's order ids: its block, from its first id (the same in every attempt of the run).
-    const first = BigInt(summary.firstOrderId);
-    for (let i = 0; i < summary.eventCount; i++) if (!counts.has(String(first + BigInt(i)))) missing++;
+    // A run's order ids: its block, from its first id (the same in every attempt of the run).
+    const missingOf = (run: RunSummary) => {
+      let missing = 0;
+      const first = BigInt(run.firstOrderId);
+      for (let i = 0; i < run.eventCount; i++) if (!counts.has(String(first + BigInt(i)))) missing++;
+      return missing;
+    };
+    const missing = missingOf(summary);
+    const others = otherRuns.reduce((n, run) => n + run.eventCount, 0);
+    for (const run of otherRuns) assert.equal(missingOf(run), 0, `${name}: events of an earlier run missing`);
     const duplicates = seen.length - counts.size;
     table.push({
       scenario: name,
       expected: summary.eventCount,
-      seen: seen.length - otherEventsOnTopic,
+      seen: seen.length - others,
       duplicates,
       missing,
       recoverMs,
@@ -101,7 +107,7 @@ export function createFaultKit(client: Client, tableFile: string) {
     });
     assert.equal(duplicates, 0, `${name}: ${duplicates} duplicate events`);
     assert.equal(missing, 0, `${name}: ${missing} missing events`);
-    assert.equal(seen.length, summary.eventCount + otherEventsOnTopic);
+    assert.equal(seen.length, summary.eventCount + others);
   }
 
   /**
