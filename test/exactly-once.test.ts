@@ -159,6 +159,22 @@ async function setTopicSettings(topic: string, entries: Record<string, string>):
   } finally {
     await admin.disconnect();
   }
+  await settingsSettle(topic, entries);
+}
+
+/**
+ * Waits until the broker describes the topic with `entries`: under KRaft a config change is
+ * applied from the metadata log a moment after AlterConfigs answers, so a read right after it may
+ * still see the old values (a test that did so failed one CI run in three).
+ */
+async function settingsSettle(topic: string, entries: Record<string, string>): Promise<void> {
+  let seen: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) {
+    seen = await topicSettings(topic, Object.keys(entries));
+    if (Object.entries(entries).every(([name, value]) => seen[name] === value)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(seen, entries, `settings of ${topic} did not settle`);
 }
 
 describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
@@ -492,6 +508,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     assert.deepEqual(ledger?.configUpdated, [
       { name: 'retention.ms', wanted: String(10 * 24 * 3_600_000), was: '7200000' },
     ]);
+    await settingsSettle(config.kafka.runsTopic, { 'retention.ms': String(10 * 24 * 3_600_000) });
     const after = await topicSettings(config.kafka.runsTopic);
     for (const [name, value] of Object.entries(operator)) assert.equal(after[name], value, `${name} survived`);
     assert.equal(after['retention.ms'], String(10 * 24 * 3_600_000));
@@ -505,6 +522,6 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     const oldLedger = again.find((r) => r.topic === old.kafka.runsTopic);
     assert.deepEqual(oldLedger?.configUpdated?.map((c) => c.name).sort(), own);
     assert.equal(oldLedger?.actualPartitions, 1, 'an existing ledger keeps its partition count');
-    assert.equal((await topicSettings(old.kafka.runsTopic, own))['cleanup.policy'], 'compact,delete');
+    await settingsSettle(old.kafka.runsTopic, { 'cleanup.policy': 'compact,delete' });
   });
 });
