@@ -12,7 +12,7 @@ import { orderEventsForRun } from '../src/activities/order-events-source.ts';
 import { orderIdBase } from '../src/run-ledger/index.ts';
 import type { RunSummary } from '../src/activities/types.ts';
 import { createApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { ensureTopics } from '../src/kafka/admin.ts';
 import { kafkaFor } from '../src/kafka/client.ts';
 import { createLogger } from '../src/logger.ts';
@@ -100,6 +100,7 @@ async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
     KAFKA_CLIENT: producer === 'ours-librdkafka' ? 'librdkafka' : 'kafkajs',
   };
   if (producer !== 'python' && producer !== 'java') {
+    await ensureTopics(kafka, [{ topic: `${topic}.runs`, partitions: 1, replicationFactor: 1 }], 30_000);
     const mode = producer === 'ours-librdkafka' ? 'ours' : producer;
     const { stdout } = await run(
       process.execPath,
@@ -109,7 +110,7 @@ async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
         'bench/peers/node-producers.ts',
         JSON.stringify({ mode, topic, warmupTopic, events: opts.events, warmup }),
       ],
-      { env, cwd: root, maxBuffer: 1 << 24 },
+      { env: { ...env, KAFKA_RUNS_TOPIC: `${topic}.runs` }, cwd: root, maxBuffer: 1 << 24 },
     );
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
   }

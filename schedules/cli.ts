@@ -10,7 +10,7 @@ import {
 } from '@temporalio/client';
 import { msToNumber } from '@temporalio/common/lib/time.js';
 import { Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { createApp } from '../src/app.ts';
 import { errorMessage } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';

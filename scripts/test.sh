@@ -12,10 +12,11 @@ bash stack/stack.sh up
 # shellcheck disable=SC1091
 source .stack/env
 
-echo "== typecheck, lint, format"
+echo "== typecheck, lint, format, structure"
 npx tsc --noEmit
 npx eslint .
 npx prettier --check . >/dev/null || { npx prettier --check .; exit 1; }
+node --import tsx scripts/check-structure.ts
 
 echo "== tests (against the local stack)"
 exec node --import tsx --test --test-concurrency=1 --test-reporter=spec test/*.test.ts

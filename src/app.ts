@@ -1,12 +1,12 @@
 // The composition root for everything long-lived: one credential cache, one registry client,
 // one producer per process. The worker and the commands build it once and close it once.
 import type { ActivityDeps } from './activities/index.ts';
-import type { Config } from './config.ts';
+import type { Config } from './config/index.ts';
 import { createKafkaProducer, type EventProducer } from './kafka/producer.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { noMetrics, type ProducerMetrics } from './telemetry/metrics.ts';
 import { inSpan } from './telemetry/tracing.ts';
-import { createOrderEventSender, type OrderEventSender } from './order-event-sender.ts';
+import { createEngine, type Engine } from './engine/index.ts';
 import {
   DEAD_LETTER_SCHEMA_FILE,
   ORDER_EVENT_SCHEMA_FILE,
@@ -24,7 +24,7 @@ export interface App {
   registry: RegistryClient;
   schemaIds: SchemaIds;
   producer: EventProducer;
-  sender: OrderEventSender;
+  engine: Engine;
   orderEventSchema: LoadedSchema;
   deadLetterSchema: LoadedSchema;
   close(): Promise<void>;
@@ -67,7 +67,7 @@ export function createApp(
   const producer = createKafkaProducer({ config: config.kafka, credentials, logger });
   const orderEventSchema = loadSchema(ORDER_EVENT_SCHEMA_FILE);
   const deadLetterSchema = loadSchema(DEAD_LETTER_SCHEMA_FILE);
-  const sender = createOrderEventSender({
+  const engine = createEngine({
     config: { ...config.kafka, subject: config.registry.subject, dlqSubject: config.registry.dlqSubject },
     producer,
     schemaIds,
@@ -83,7 +83,7 @@ export function createApp(
     registry,
     schemaIds,
     producer,
-    sender,
+    engine,
     orderEventSchema,
     deadLetterSchema,
     close: () => producer.close(),
@@ -94,7 +94,7 @@ export function createApp(
 export function activityDeps(app: App, extra: Partial<ActivityDeps> = {}): ActivityDeps {
   const { config } = app;
   return {
-    produceRun: (request) => app.sender.produceRun(request),
+    produceRun: (request) => app.engine.produceRun(request),
     config: {
       maxEventCount: config.temporal.maxEventCount,
       activity: config.temporal.activity,

@@ -3,6 +3,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { SecretError, TransientError, errorMessage } from './errors.ts';
+import { isPlainHttpToRemoteHost } from './schema/registry-url.ts';
 
 export interface KafkaCredentials {
   bootstrapServers: string[];
@@ -46,6 +47,11 @@ const registrySecret = z.object({
     // Credentials belong in api_key / api_secret: in the URL they would reach error messages.
     .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
       error: 'carries a user name or password (user:pass@host); put them in api_key and api_secret',
+    })
+    // api_key and api_secret are required, so every request carries them as basic auth.
+    .refine((u) => !URL.canParse(u) || !isPlainHttpToRemoteHost(new URL(u)), {
+      error:
+        'is plain http to a remote host, which would send api_key and api_secret unencrypted; use https (http is allowed only for localhost, 127.0.0.0/8 and ::1)',
     }),
   api_key: nonEmpty,
   api_secret: nonEmpty,

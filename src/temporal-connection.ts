@@ -1,6 +1,6 @@
 // Connection options for Temporal (address, namespace, TLS or mTLS) shared by the worker and clients.
 import { readFileSync } from 'node:fs';
-import type { Config } from './config.ts';
+import type { Config } from './config/index.ts';
 
 export function temporalTls(t: Config['temporal']) {
   if (!t.tls) return undefined;

@@ -1,17 +1,18 @@
 // The worker: the composition root. Reads config once, builds the long-lived Kafka producer and
 // registry client once, hands them to the activity factory, and closes them after shutdown
 // (SIGINT/SIGTERM: in-flight activities finish or fail cleanly first). Exits non-zero on a crash.
-import './local-env.ts'; // first: local stack settings for what the environment leaves unset
-import { fileURLToPath } from 'node:url';
+import { localStackEnv } from './local-env.ts'; // first: local stack settings, all or nothing
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
 import { activityDeps, createApp } from './app.ts';
-import { loadConfig, type Config } from './config.ts';
+import { effectiveSettings, localStackNote } from './config/effective.ts';
+import { loadConfig, type Config } from './config/index.ts';
 import { errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { meterMetrics } from './telemetry/metrics.ts';
 import { tracingWorkerOptions } from './telemetry/temporal-tracing.ts';
-import { startTracing } from './telemetry/tracing.ts';
+import { startTracing, type Tracing } from './telemetry/tracing.ts';
 import { temporalTls } from './temporal-connection.ts';
 
 /** The SDK runtime: its logs into ours, and its Prometheus endpoint when METRICS_ADDRESS is set. */
@@ -44,24 +45,22 @@ function installRuntime(logger: Logger, level: string, metricsAddress: string | 
   });
 }
 
-/** TEST_FAULT_INJECTION (the fault suite only): stop dead after the commit, to be killed there. */
-function faultInjection(config: Config, logger: Logger): Partial<ActivityDeps> {
-  if (config.faultInjection !== 'pause-after-commit') return {};
-  return {
-    faults: async (point) => {
-      if (point !== 'after-commit') return;
-      logger.warn('fault injected: paused after commit');
-      await new Promise(() => undefined);
-    },
-  };
+export interface WorkerOptions {
+  /** Wraps the activity's dependencies: test support injects faults around the real engine here. */
+  decorateActivities?: (deps: ActivityDeps, logger: Logger) => ActivityDeps;
 }
 
-async function main(): Promise<void> {
+/** Runs the worker until a shutdown signal has drained it; closes everything it opened. */
+export async function runWorker(options: WorkerOptions = {}): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, undefined, { component: 'worker' });
+  logger.info('settings', {
+    ...effectiveSettings(config, process.env, localStackEnv),
+    localStackFile: localStackNote(localStackEnv),
+  });
   installRuntime(logger, config.logLevel, config.metricsAddress);
   const metrics = config.metricsAddress ? meterMetrics(Runtime.instance().metricMeter, config.kafka.client) : undefined;
-  const tracing = startTracing();
+  const tracing = startTracing(config.tracing);
   const app = createApp(config, { logger, ...(metrics ? { metrics } : {}) });
   let connection: NativeConnection | undefined;
   try {
@@ -71,25 +70,11 @@ async function main(): Promise<void> {
       address: config.temporal.address,
       tls: temporalTls(config.temporal),
     });
-    const worker = await Worker.create({
-      connection,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
-      ...(config.temporal.workflowBundle
-        ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
-        : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
-      activities: createActivities(activityDeps(app, faultInjection(config, logger))),
-      ...tracingWorkerOptions(tracing, Boolean(config.temporal.workflowBundle)),
-      shutdownGraceTime: '30s',
-      ...(config.temporal.maxConcurrentActivities
-        ? { maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities }
-        : {}),
-    });
+    const deps = activityDeps(app);
+    const activities = createActivities(options.decorateActivities?.(deps, logger) ?? deps);
+    const worker = await createWorker(config, connection, activities, tracing);
     logger.info('worker ready', {
       workflowBundle: config.temporal.workflowBundle ?? 'bundled at start',
-      address: config.temporal.address,
-      namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
       kafkaClient: app.producer.client,
       metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
       tracing: tracing.enabled ? 'on (OTEL_* settings)' : 'off',
@@ -110,8 +95,35 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  // A crash must be visible: one structured line and a non-zero exit code.
-  process.stderr.write(`${JSON.stringify({ level: 'error', message: 'worker crashed', error: errorMessage(err) })}\n`);
-  process.exitCode = 1;
-});
+function createWorker(
+  config: Config,
+  connection: NativeConnection,
+  activities: ReturnType<typeof createActivities>,
+  tracing: Tracing,
+): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(config.temporal.workflowBundle
+      ? { workflowBundle: { codePath: config.temporal.workflowBundle } }
+      : { workflowsPath: fileURLToPath(new URL('./workflows/index.ts', import.meta.url)) }),
+    activities,
+    ...tracingWorkerOptions(tracing, Boolean(config.temporal.workflowBundle)),
+    shutdownGraceTime: '30s',
+    ...(config.temporal.maxConcurrentActivities
+      ? { maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities }
+      : {}),
+  });
+}
+
+// Run as a program (npm run worker), not when imported (test support's fault worker).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runWorker().catch((err: unknown) => {
+    // A crash must be visible: one structured line and a non-zero exit code.
+    process.stderr.write(
+      `${JSON.stringify({ level: 'error', message: 'worker crashed', error: errorMessage(err) })}\n`,
+    );
+    process.exitCode = 1;
+  });
+}

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { sampleEvents } from './fixtures/events.ts';
 import type { RunSummary } from '../src/activities/types.ts';
-import { envFor, testApp, testConfig } from './support/app.ts';
+import { envFor, produceOnce, testApp, testConfig } from './support/app.ts';
 import { uniqueName } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
 
@@ -70,7 +70,7 @@ test('verify prints the newest events and per-partition counts; dlq list shows d
   assert.equal((await cli('src/cli/topics.ts', ['ensure'], env)).code, 0);
   const app = testApp(config);
   const events = sampleEvents(4, 7000, Date.now());
-  await app.sender.send({ events: [...events, { ...events[0], order_id: 7999, order_status: 'LOST' }] });
+  await produceOnce(app, [...events, { ...events[0], order_id: 7999, order_status: 'LOST' }]);
   await app.close();
 
   const verify = await cli('src/cli/verify.ts', ['--minutes', '5'], env);

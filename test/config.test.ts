@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { ConfigError } from '../src/errors.ts';
 import { temporalTls } from '../src/temporal-connection.ts';
 
@@ -111,5 +111,53 @@ test('KAFKA_TRANSACTIONAL_ID_PREFIX is refused with the reason: fencing must not
       /KAFKA_TRANSACTIONAL_ID_PREFIX is no longer a setting.*fence each other whatever their settings/.test(
         err.message,
       ),
+  );
+});
+
+test('TEMPORAL_TLS=true is TLS against the system CAs; false with a TLS file is a contradiction', () => {
+  const config = loadConfig({ TEMPORAL_TLS: 'true' });
+  assert.deepEqual(config.temporal.tls, { client: undefined, caFile: undefined });
+  assert.deepEqual(temporalTls(config.temporal), {}, 'an empty TLS config: the SDK verifies against the system CAs');
+  const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+  const ca = join(dir, 'ca.pem');
+  writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n');
+  assert.throws(
+    () => loadConfig({ TEMPORAL_TLS: 'false', TEMPORAL_TLS_CA_FILE: ca }),
+    /TEMPORAL_TLS=false contradicts/,
+  );
+});
+
+test('OTEL_* settings are validated with the others, naming the variable', () => {
+  assert.deepEqual(loadConfig({}).tracing, { exporter: 'none', protocol: 'http/protobuf' });
+  assert.deepEqual(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }).tracing, {
+    exporter: 'otlp',
+    protocol: 'http/protobuf',
+  });
+  assert.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'console', OTEL_SDK_DISABLED: 'true' }).tracing.exporter, 'none');
+  assert.throws(
+    () =>
+      loadConfig({
+        OTEL_TRACES_EXPORTER: 'jaeger',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318',
+      }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /OTEL_TRACES_EXPORTER: expected otlp, console or none, got "jaeger"/);
+      assert.match(err.message, /OTEL_EXPORTER_OTLP_PROTOCOL: expected http\/protobuf or http\/json, got "grpc"/);
+      assert.match(err.message, /OTEL_EXPORTER_OTLP_ENDPOINT: expected an http\(s\) URL, got "collector:4318"/);
+      return true;
+    },
+  );
+});
+
+test('batch sizes have upper bounds that keep the event loop (and so the heartbeats) free', () => {
+  assert.throws(
+    () => loadConfig({ KAFKA_BATCH_MAX_MESSAGES: '1000000' }),
+    /KAFKA_BATCH_MAX_MESSAGES: expected an integer <= 100000/,
+  );
+  assert.throws(
+    () => loadConfig({ KAFKA_BATCH_MAX_BYTES: '1073741824' }),
+    /KAFKA_BATCH_MAX_BYTES: expected an integer <= 16777216/,
   );
 });

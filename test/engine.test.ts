@@ -21,6 +21,7 @@ import {
   allLogLines,
   captureLogger,
   createTopicsFor,
+  produceOnce,
   putSecret,
   readDecoded,
   testApp,
@@ -45,7 +46,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const events = sampleEvents(25);
-    const report = await app.sender.send({ events });
+    const report = await produceOnce(app, events);
 
     assert.equal(report.acknowledged, 25);
     assert.equal(report.deadLettered, 0);
@@ -92,7 +93,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       order_total: 1.5,
       created_at: 0,
     };
-    const { schemaId } = await app.sender.send({ events: [event] });
+    const { schemaId } = await produceOnce(app, [event]);
     const [record] = await readTopic(plaintextKafka(), config.kafka.topic);
     const id = Buffer.alloc(4);
     id.writeUInt32BE(schemaId);
@@ -133,9 +134,10 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       { order_id: 5001, customer_id: 42, order_status: 'CREATED', order_total: 'ten', created_at: 1 },
       { ...sampleEvents(1, 5002)[0], coupon: 'X' },
     ];
-    const report = await app.sender.send({
-      events: [good[0], bad[0], good[1], bad[1], bad[2], good[2]],
-      run: { workflowId: 'wf-dlq', runId: 'run-dlq', attempt: 2 },
+    const report = await produceOnce(app, [good[0], bad[0], good[1], bad[1], bad[2], good[2]], {
+      workflowId: 'wf-dlq',
+      runId: 'run-dlq',
+      attempt: 2,
     });
     assert.equal(report.acknowledged, 3);
     assert.equal(report.deadLettered, 3);
@@ -167,7 +169,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
   test('a missing topic is a non-retryable error naming the topic, and nothing is written', async () => {
     const config = testConfig();
     const app = track(testApp(config));
-    await assert.rejects(app.sender.send({ events: sampleEvents(2) }), (err: Error) => {
+    await assert.rejects(produceOnce(app, sampleEvents(2)), (err: Error) => {
       assert.ok(err instanceof TopicNotFoundError);
       assert.equal(err.retryable, false);
       assert.match(err.message, new RegExp(`topic ${config.kafka.topic.replace(/\./g, '\\.')} does not exist`));
@@ -184,7 +186,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
     older.fields[0]!.type = 'string';
     await app.registry.register(config.registry.subject, JSON.stringify(older));
 
-    await assert.rejects(app.sender.send({ events: sampleEvents(3) }), (err: Error) => {
+    await assert.rejects(produceOnce(app, sampleEvents(3)), (err: Error) => {
       assert.ok(err instanceof SchemaIncompatibleError);
       assert.equal(err.retryable, false);
       assert.match(err.message, new RegExp(`subject ${config.registry.subject.replace(/\./g, '\\.')}`));
@@ -198,7 +200,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
     const config = testConfig({ REGISTRY_AUTO_REGISTER: 'false' });
     await createTopicsFor(config);
     const app = track(testApp(config));
-    await assert.rejects(app.sender.send({ events: sampleEvents(1) }), (err: Error) => {
+    await assert.rejects(produceOnce(app, sampleEvents(1)), (err: Error) => {
       assert.ok(err instanceof SchemaNotRegisteredError);
       assert.match(err.message, /REGISTRY_AUTO_REGISTER=false/);
       return true;
@@ -206,7 +208,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
     // Once registered (by the schema command's code path), lookup-only mode finds it.
     await app.registry.register(config.registry.subject, app.orderEventSchema.text);
     await app.registry.register(config.registry.dlqSubject, app.deadLetterSchema.text);
-    assert.equal((await app.sender.send({ events: sampleEvents(1) })).acknowledged, 1);
+    assert.equal((await produceOnce(app, sampleEvents(1))).acknowledged, 1);
   });
 
   describe('credentials', () => {
@@ -218,7 +220,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       const config = testConfig({ KAFKA_SECRET_NAME: secretName });
       await createTopicsFor(config);
       const app = track(testApp(config));
-      await assert.rejects(app.sender.send({ events: sampleEvents(1) }), (err: Error) => {
+      await assert.rejects(produceOnce(app, sampleEvents(1)), (err: Error) => {
         assert.ok(err instanceof AuthenticationError);
         assert.equal(err.retryable, false);
         assert.match(err.message, /refused the credentials.*also after re-reading the secret/);
@@ -239,7 +241,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       assert.equal((await app.credentials.kafka()).apiSecret, 'stale-password');
       await putSecret(secretName, real);
 
-      const report = await app.sender.send({ events: sampleEvents(2) });
+      const report = await produceOnce(app, sampleEvents(2));
       assert.equal(report.acknowledged, 2);
       assert.ok(lines.some((l) => l.includes('re-reading the secret once')));
     });
@@ -279,16 +281,20 @@ describeEachKafkaClient('produceEvents engine', (client) => {
 
   describe('outages', () => {
     test('a broker that stops answering gives a retryable error within the configured timeout, not a hang', async () => {
-      const config = testConfig({ KAFKA_SEND_TIMEOUT_MS: '4000', KAFKA_REQUEST_TIMEOUT_MS: '2000' });
+      const config = testConfig({
+        KAFKA_SEND_TIMEOUT_MS: '4000',
+        KAFKA_REQUEST_TIMEOUT_MS: '2000',
+        KAFKA_TRANSACTION_RESTARTS: '0', // the attempt fails at once, as the bound below expects
+      });
       await createTopicsFor(config);
       const app = track(testApp(config));
-      assert.equal((await app.sender.send({ events: sampleEvents(1) })).acknowledged, 1);
+      assert.equal((await produceOnce(app, sampleEvents(1))).acknowledged, 1);
 
       const kafka = stackPid('kafka');
       process.kill(kafka, 'SIGSTOP');
       const started = Date.now();
       try {
-        await assert.rejects(app.sender.send({ events: sampleEvents(3, 2000) }), (err: Error) => {
+        await assert.rejects(produceOnce(app, sampleEvents(3, 2000)), (err: Error) => {
           assert.ok(err instanceof TransientError, `${err.name}: ${err.message}`);
           assert.equal(err.retryable, true);
           return true;
@@ -303,7 +309,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       // not end up committed by the next transaction.
       await new Promise((r) => setTimeout(r, 3000));
       // After the broker is back, the same long-lived app recovers and nothing half-sent is visible.
-      const report = await app.sender.send({ events: sampleEvents(3, 2000) });
+      const report = await produceOnce(app, sampleEvents(3, 2000));
       assert.equal(report.acknowledged, 3);
       const ids = (await readDecoded<OrderEvent>(app, config.kafka.topic)).map((r) => r.decoded.order_id).sort();
       assert.deepEqual(ids, [1000, 2000, 2001, 2002]);
@@ -317,7 +323,7 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       process.kill(registry, 'SIGSTOP');
       const started = Date.now();
       try {
-        await assert.rejects(app.sender.send({ events: sampleEvents(1) }), (err: Error) => {
+        await assert.rejects(produceOnce(app, sampleEvents(1)), (err: Error) => {
           assert.ok(err instanceof TransientError, `${err.name}: ${err.message}`);
           assert.match(err.message, /schema registry unreachable.*no answer within 1500 ms/);
           return true;

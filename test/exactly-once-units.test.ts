@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import kafkajs from 'kafkajs';
 import { createActivities, type ActivityDeps } from '../src/activities/index.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import {
   AuthenticationError,
   ConfigError,
@@ -16,10 +16,10 @@ import {
   SchemaNotRegisteredError,
   TransientError,
 } from '../src/errors.ts';
-import { toProducerError } from '../src/kafka/errors.ts';
+import { producerErrorFromKafkajs } from '../src/kafka/errors.ts';
 import type { EventProducer } from '../src/kafka/producer.ts';
 import { createLogger } from '../src/logger.ts';
-import { createOrderEventSender, type RunRequest } from '../src/order-event-sender.ts';
+import { createEngine, type RunRequest } from '../src/engine/index.ts';
 import { DEAD_LETTER_SCHEMA_FILE, ORDER_EVENT_SCHEMA_FILE, loadSchema } from '../src/schema/order-event.ts';
 import {
   decodeLedgerRecord,
@@ -67,7 +67,7 @@ describe('Kafka error classification', () => {
   for (const [name, err, type, retryable] of cases) {
     test(`${name} → ${type.name} (${retryable ? 'retryable' : 'not retryable'})`, () => {
       if (name.startsWith('PRODUCER_FENCED')) (err as Error).message = 'Unknown error code 90';
-      const mapped = toProducerError(err, 'testing');
+      const mapped = producerErrorFromKafkajs(err, 'testing');
       assert.ok(mapped instanceof type, `${mapped.name}: ${mapped.message}`);
       assert.equal(mapped.retryable, retryable);
       assert.match(mapped.message, /testing/);
@@ -93,7 +93,7 @@ describe('transaction restarts', () => {
       close: async () => undefined,
     } as unknown as EventProducer;
     const config = loadConfig({});
-    const sender = createOrderEventSender({
+    const engine = createEngine({
       config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
       producer,
       schemaIds: { idFor: async () => 1 },
@@ -102,7 +102,7 @@ describe('transaction restarts', () => {
       logger: createLogger('error', () => undefined),
     });
     await assert.rejects(
-      sender.produceRun({
+      engine.produceRun({
         identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
         params: { eventCount: 1 },
         events: () => [],

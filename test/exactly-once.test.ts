@@ -16,7 +16,7 @@ import {
   TransientError,
 } from '../src/errors.ts';
 import { ensureTopics, producerTopics } from '../src/kafka/admin.ts';
-import type { RunRequest } from '../src/order-event-sender.ts';
+import type { RunRequest } from '../src/engine/index.ts';
 import {
   encodeLedgerRecord,
   ledgerPartitionOf,
@@ -29,8 +29,8 @@ import {
   type RunOrigin,
 } from '../src/run-ledger/index.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
-import type { Config } from '../src/config.ts';
-import { createTopicsFor, readDecoded, testApp, testConfig } from './support/app.ts';
+import type { Config } from '../src/config/index.ts';
+import { createTopicsFor, produceOnce, readDecoded, testApp, testConfig } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { plaintextKafka, uniqueName } from './support/services.ts';
 
@@ -194,7 +194,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       await gate; // the first attempt stalls mid-run, its transaction open with 4+ events sent
       yield* events.slice(6);
     }
-    const firstRun = first.sender.produceRun({
+    const firstRun = first.engine.produceRun({
       ...runRequest(slot, 10),
       events: stalled,
       onProgress: (n) => (sentByFirst = n),
@@ -202,7 +202,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     for (let i = 0; i < 100 && sentByFirst < 4; i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(sentByFirst >= 4, 'the first attempt sent part of the run before stalling');
 
-    const outcome = await second.sender.produceRun(runRequest(slot, 10));
+    const outcome = await second.engine.produceRun(runRequest(slot, 10));
     assert.equal(outcome.status, 'produced', 'the second attempt saw no committed run and produced it');
     release();
     // The first attempt must not commit its own copy: it either fails (fenced, or a transient error
@@ -226,15 +226,15 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const slot = newSlot();
     const first = track(testApp(config));
-    const produced = await first.sender.produceRun(runRequest(slot, 7));
+    const produced = await first.engine.produceRun(runRequest(slot, 7));
     assert.equal(produced.status, 'produced');
     const again = track(testApp(config));
-    const outcome = await again.sender.produceRun(runRequest(slot, 7));
+    const outcome = await again.engine.produceRun(runRequest(slot, 7));
     assert.equal(outcome.status, 'already-produced');
     assert.equal(outcome.status === 'already-produced' && outcome.record.acknowledged, 7);
     assert.equal(outcome.firstOrderId, produced.firstOrderId);
     // The same process asking again finds it in its warm reader too.
-    assert.equal((await first.sender.produceRun(runRequest(slot, 7))).status, 'already-produced');
+    assert.equal((await first.engine.produceRun(runRequest(slot, 7))).status, 'already-produced');
     assert.equal((await orderIds(first)).length, 7);
   });
 
@@ -246,9 +246,9 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     const slot = newSlot();
     const appA = track(testApp(a));
     const appB = track(testApp(b));
-    assert.equal((await appA.sender.produceRun(runRequest(slot, 7))).status, 'produced');
-    assert.equal((await appB.sender.produceRun(runRequest(slot, 7))).status, 'produced', 'B is not "already produced"');
-    assert.equal((await appB.sender.produceRun(runRequest(slot, 7))).status, 'already-produced');
+    assert.equal((await appA.engine.produceRun(runRequest(slot, 7))).status, 'produced');
+    assert.equal((await appB.engine.produceRun(runRequest(slot, 7))).status, 'produced', 'B is not "already produced"');
+    assert.equal((await appB.engine.produceRun(runRequest(slot, 7))).status, 'already-produced');
     assert.equal((await orderIds(appA)).length, 7);
     assert.equal((await orderIds(appB)).length, 7);
   });
@@ -258,11 +258,11 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const slot = newSlot();
-    const every5 = await app.sender.produceRun({
+    const every5 = await app.engine.produceRun({
       ...runRequest(slot, 5),
       identity: { origin: { schedule: 'every-5-minutes' }, nominalTimeMs: slot },
     });
-    const hourly = await app.sender.produceRun({
+    const hourly = await app.engine.produceRun({
       ...runRequest(slot, 9),
       identity: { origin: { schedule: 'hourly' }, nominalTimeMs: slot },
     });
@@ -279,8 +279,8 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const slot = newSlot();
-    assert.equal((await app.sender.produceRun(runRequest(slot, 6))).status, 'produced');
-    await assert.rejects(app.sender.produceRun(runRequest(slot, 11)), (err: Error) => {
+    assert.equal((await app.engine.produceRun(runRequest(slot, 6))).status, 'produced');
+    await assert.rejects(app.engine.produceRun(runRequest(slot, 11)), (err: Error) => {
       assert.ok(err instanceof RunRequestChangedError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.match(err.message, /already produced with \{"eventCount":6\}.*this run asks for \{"eventCount":11\}/);
@@ -301,19 +301,19 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     try {
       let produced = 0;
       for (let i = 0; i < 5; i++) {
-        const outcome = await app.sender.produceRun(runRequest(slotWhere(config, held, 6, false), 2));
+        const outcome = await app.engine.produceRun(runRequest(slotWhere(config, held, 6, false), 2));
         assert.equal(outcome.status, 'produced');
         produced++;
       }
       assert.equal(produced, 5, 'every run of another partition completed on its first attempt');
       const blocked = slotWhere(config, held, 6);
-      await assert.rejects(app.sender.produceRun(runRequest(blocked, 2)), (err: Error) => {
+      await assert.rejects(app.engine.produceRun(runRequest(blocked, 2)), (err: Error) => {
         assert.ok(err instanceof LedgerUnavailableError, `${err.name}: ${err.message}`);
         assert.match(err.message, new RegExp(`partition ${held} read to \\d+ of \\d+`));
         return true;
       });
       await open.abort();
-      assert.equal((await app.sender.produceRun(runRequest(blocked, 2))).status, 'produced');
+      assert.equal((await app.engine.produceRun(runRequest(blocked, 2))).status, 'produced');
       assert.equal((await orderIds(app)).length, 12);
     } finally {
       await open.close();
@@ -338,7 +338,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     try {
       const app = track(testApp(config));
       const started = Date.now();
-      await assert.rejects(app.sender.produceRun(runRequest(slot, 3)), (err: Error) => {
+      await assert.rejects(app.engine.produceRun(runRequest(slot, 3)), (err: Error) => {
         assert.ok(err instanceof LedgerUnavailableError, `${err.name}: ${err.message}`);
         assert.equal(err.retryable, true);
         assert.match(
@@ -351,7 +351,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       });
       assert.ok(Date.now() - started < 2000 + 5000, `took ${Date.now() - started} ms`);
       await open.abort();
-      const outcome = await app.sender.produceRun(runRequest(slot, 3));
+      const outcome = await app.engine.produceRun(runRequest(slot, 3));
       assert.equal(
         outcome.status,
         'already-produced',
@@ -375,7 +375,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       ledgerPartitionOf(key, config.kafka.runsPartitions),
     );
     const app = track(testApp(config));
-    await assert.rejects(app.sender.produceRun(runRequest(slot, 2)), (err: Error) => {
+    await assert.rejects(app.engine.produceRun(runRequest(slot, 2)), (err: Error) => {
       assert.ok(err instanceof LedgerError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.ok(err.message.includes(`record for ${key} is malformed`), err.message);
@@ -394,7 +394,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     // The earlier release's run of schedule "nightly": its events (order ids nominal ms × 1,000,000 + i)
     // and its record, both committed.
     const legacyFirst = BigInt(slot) * 1_000_000n;
-    await app.sender.send({ events: orderEventsForRun(slot, 5, legacyFirst) });
+    await produceOnce(app, [...orderEventsForRun(slot, 5, legacyFirst)]);
     const legacy = {
       ...v2Record(identityOf(config, slot), 5, 1),
       firstOrderId: String(legacyFirst),
@@ -411,23 +411,23 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
 
     // The upgraded worker resets the old slot of "nightly": already produced, nothing sent.
     const nightly: RunOrigin = { schedule: 'nightly' };
-    const again = await app.sender.produceRun({
+    const again = await app.engine.produceRun({
       ...runRequest(slot, 5),
       identity: { origin: nightly, nominalTimeMs: slot },
     });
     assert.equal(again.status, 'already-produced');
     assert.equal(again.firstOrderId, String(legacyFirst));
     await assert.rejects(
-      app.sender.produceRun({ ...runRequest(slot, 6), identity: { origin: nightly, nominalTimeMs: slot } }),
+      app.engine.produceRun({ ...runRequest(slot, 6), identity: { origin: nightly, nominalTimeMs: slot } }),
       RunRequestChangedError,
     );
     // Another schedule at that instant, and this topic's run of the foreign record's slot, are runs of their own.
-    const other = await app.sender.produceRun({
+    const other = await app.engine.produceRun({
       ...runRequest(slot, 3),
       identity: { origin: { schedule: 'hourly' }, nominalTimeMs: slot },
     });
     assert.equal(other.status, 'produced');
-    const mine = await app.sender.produceRun({
+    const mine = await app.engine.produceRun({
       ...runRequest(foreignSlot, 2),
       identity: { origin: nightly, nominalTimeMs: foreignSlot },
     });
@@ -442,13 +442,13 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const slot = slotWhere(config, 0, 3, false); // a run whose key moves when the ledger grows to 3
     const first = track(testApp(config));
-    assert.equal((await first.sender.produceRun(runRequest(slot, 2))).status, 'produced');
+    assert.equal((await first.engine.produceRun(runRequest(slot, 2))).status, 'produced');
     const admin = plaintextKafka().admin();
     await admin.connect();
     await admin.createPartitions({ topicPartitions: [{ topic: config.kafka.runsTopic, count: 3 }] });
     await admin.disconnect();
     const upgraded = track(testApp(config));
-    await assert.rejects(upgraded.sender.produceRun(runRequest(slot, 2)), (err: Error) => {
+    await assert.rejects(upgraded.engine.produceRun(runRequest(slot, 2)), (err: Error) => {
       assert.ok(err instanceof LedgerError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.match(err.message, /partition count changed after records were written/);
@@ -464,14 +464,14 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await setTopicSettings(config.kafka.runsTopic, { 'cleanup.policy': 'compact,delete', 'retention.ms': '7200000' });
     const app = track(testApp(config));
     const old = Date.now() - 3 * 3_600_000;
-    await assert.rejects(app.sender.produceRun(runRequest(old, 2)), (err: Error) => {
+    await assert.rejects(app.engine.produceRun(runRequest(old, 2)), (err: Error) => {
       assert.ok(err instanceof LedgerRetentionError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.ok(err.message.includes(new Date(old).toISOString()), err.message);
       assert.match(err.message, /retention\.ms=7200000/);
       return true;
     });
-    assert.equal((await app.sender.produceRun(runRequest(Date.now() - 3_600_000, 2))).status, 'produced');
+    assert.equal((await app.engine.produceRun(runRequest(Date.now() - 3_600_000, 2))).status, 'produced');
     assert.equal((await orderIds(app)).length, 2);
   });
 
@@ -480,7 +480,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const request = { ...runRequest(newSlot(), 2), transactionTimeoutMs: 20 * 60_000 }; // the broker allows 15 min
-    await assert.rejects(app.sender.produceRun(request), (err: Error) => {
+    await assert.rejects(app.engine.produceRun(request), (err: Error) => {
       assert.ok(err instanceof KafkaRequestRejectedError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.match(err.message, /transaction\.max\.timeout\.ms/);

@@ -54,7 +54,7 @@ describeEachKafkaClient('fault suite (real processes killed and frozen)', (kafka
 
   test('worker killed -9 right after its commit; the next attempt finds the slot in the ledger', async () => {
     const s = await scenario();
-    const first = await s.worker({ TEST_FAULT_INJECTION: 'pause-after-commit' });
+    const first = await s.worker({}, 'pause-after-commit');
     const handle = await s.start(5_000);
     await first.waitFor(/fault injected: paused after commit/);
     first.signal('SIGKILL');

@@ -3,7 +3,7 @@
 // two backends share runs against both in the engine, exactly-once, workflow and fault suites.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import {
   AuthenticationError,
   ConfigError,
@@ -12,7 +12,7 @@ import {
   ProducerFencedError,
   TransientError,
 } from '../src/errors.ts';
-import { toRdProducerError } from '../src/kafka/librdkafka/errors.ts';
+import { producerErrorFromLibrdkafka } from '../src/kafka/librdkafka/errors.ts';
 import { librdkafkaLoader, loadLibrdkafka } from '../src/kafka/librdkafka/load.ts';
 import { librdkafkaSettings, openTransaction } from '../src/kafka/librdkafka/transaction.ts';
 import { runTransaction } from '../src/kafka/transaction.ts';
@@ -85,7 +85,7 @@ describe('librdkafka backend: errors', () => {
   ];
   for (const [name, code, type, retryable] of cases) {
     test(`${name} → ${type.name}${retryable ? '' : ' (non-retryable)'}`, () => {
-      const mapped = toRdProducerError(rd, { code, message: `librdkafka says ${code}` }, 'sending');
+      const mapped = producerErrorFromLibrdkafka(rd, { code, message: `librdkafka says ${code}` }, 'sending');
       assert.ok(mapped instanceof type, `${mapped.name}: ${mapped.message}`);
       assert.equal(mapped.retryable, retryable);
       assert.match(mapped.message, /sending/);

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { BackendTransaction, CommitResult } from '../src/kafka/backend.ts';
-import { loadConfig } from '../src/config.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { AuthenticationError, TransientError } from '../src/errors.ts';
 import type { RdKafkaModule } from '../src/kafka/librdkafka/load.ts';
 import { commitTransaction, openTransaction as librdkafkaOpen } from '../src/kafka/librdkafka/transaction.ts';

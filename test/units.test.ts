@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { Partitioners } from 'kafkajs';
-import { deadLetter } from '../src/dlq/envelope.ts';
+import { DeadLetterReason, deadLetter } from '../src/dlq/envelope.ts';
 import { partitionForKey } from '../src/kafka/partitioner.ts';
 import { AuthenticationError, SecretError, TransientError, errorMessage, redactUrls } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
@@ -58,7 +58,12 @@ describe('OrderEvent schema', () => {
 
   test('the dead-letter envelope is valid under its own schema', () => {
     const { type } = loadSchema(DEAD_LETTER_SCHEMA_FILE);
-    const envelope = deadLetter({ order_id: 1n }, { errorClass: 'X', message: 'm' }, 'order-events', 5);
+    const envelope = deadLetter(
+      { order_id: 1n },
+      { reason: DeadLetterReason.invalid, message: 'm' },
+      'order-events',
+      5,
+    );
     assert.deepEqual(validate(type, envelope), []);
     assert.equal(envelope.original_event, '{"order_id":"1"}');
   });

@@ -10,7 +10,7 @@ import { createActivities } from '../src/activities/index.ts';
 import type { ProduceEventsResult, RunSummary } from '../src/activities/types.ts';
 import type { App } from '../src/app.ts';
 import { TransientError } from '../src/errors.ts';
-import type { RunRequest } from '../src/order-event-sender.ts';
+import type { RunRequest } from '../src/engine/index.ts';
 import { orderIdBase } from '../src/run-ledger/index.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../src/errors.ts';
@@ -100,11 +100,13 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
     const config = testConfig();
     await createTopicsFor(config);
     const flakyApp = testApp(config);
+    // The real engine, wrapped: attempt 1 fails before sending, attempt 2 after its commit.
     const flaky = await startWorker(flakyApp, {
-      faults: (point, attempt) => {
-        if (attempt === 1 && point === 'before-send')
-          throw new TransientError('injected: broker hiccup before sending');
-        if (attempt === 2 && point === 'after-commit') throw new TransientError('injected: worker lost after commit');
+      produceRun: async (request) => {
+        if (request.run.attempt === 1) throw new TransientError('injected: broker hiccup before sending');
+        const outcome = await flakyApp.engine.produceRun(request);
+        if (request.run.attempt === 2) throw new TransientError('injected: worker lost after commit');
+        return outcome;
       },
     });
     try {

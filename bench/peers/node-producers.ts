@@ -1,22 +1,23 @@
 // The benchmark's Node producers, run in a child process each:
-//   ours             - the whole produce path (generate, validate, encode, send in a transaction,
-//                      commit) on the backend KAFKA_CLIENT picks
+//   ours             - the whole produce path of a run (fence, ledger check, generate, validate,
+//                      encode, send in a transaction, ledger record, commit) on the backend KAFKA_CLIENT picks
 //   floor            - avsc + wire-format prefix + kafkajs sendBatch in a plain loop, same settings
 //   floor-librdkafka - avsc + wire-format prefix + librdkafka produce() in a plain loop, with the
 //                      librdkafka backend's settings (idempotent, acks=all, snappy, errors-only
 //                      delivery reports), flushed at the end
 // argv[2] is a JSON object: { mode, topic, warmupTopic, events, warmup }. Prints one JSON line.
+import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
 import { orderEventsForRun } from '../../src/activities/order-events-source.ts';
 import { orderIdBase } from '../../src/run-ledger/index.ts';
 import { createApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { kafkaClientConfig } from '../../src/kafka/client.ts';
 import { loadLibrdkafka } from '../../src/kafka/librdkafka/load.ts';
 import { librdkafkaSettings } from '../../src/kafka/librdkafka/transaction.ts';
 import { registerSnappyCodec } from '../../src/kafka/snappy-codec.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createOrderEventSender } from '../../src/order-event-sender.ts';
+import { createEngine } from '../../src/engine/index.ts';
 import { encodeWireFormat } from '../../src/schema/wire-format.ts';
 
 /** Order ids in a run's block, as a real run's are (their size is what the encoder sees). */
@@ -47,8 +48,8 @@ async function measure(run: () => Promise<void>) {
 }
 
 async function ours() {
-  const senderFor = (topic: string) =>
-    createOrderEventSender({
+  const engineFor = (topic: string) =>
+    createEngine({
       config: { ...config.kafka, topic, subject: config.registry.subject, dlqSubject: config.registry.dlqSubject },
       producer: app.producer,
       schemaIds: app.schemaIds,
@@ -56,13 +57,24 @@ async function ours() {
       deadLetterSchema: app.deadLetterSchema,
       logger,
     });
-  // Long-lived clients are connected and the schema ids cached before timing, as in a warm worker.
-  await app.producer.partitionCounts([args.topic, args.warmupTopic, config.kafka.dlqTopic]);
-  await senderFor(args.warmupTopic).send({ events: orderEventsForRun(nominal, args.warmup, benchOrderIds(nominal)) });
-  const sender = senderFor(args.topic);
+  // A run as the activity makes it: its own identity, fenced, ledger-checked, one transaction.
+  const runOf = (eventCount: number) => ({
+    identity: { origin: { workflow: `bench-${randomUUID()}` }, nominalTimeMs: nominal },
+    params: { eventCount },
+    events: (first: bigint) => orderEventsForRun(nominal, eventCount, first),
+    run: { workflowId: 'bench', runId: 'bench', attempt: 1 },
+    transactionTimeoutMs: 120_000,
+  });
+  // Long-lived clients are connected, the ledger read and the schema ids cached before timing, as
+  // in a warm worker.
+  await app.producer.partitionCounts([args.topic, args.warmupTopic, config.kafka.dlqTopic, config.kafka.runsTopic]);
+  await engineFor(args.warmupTopic).produceRun(runOf(args.warmup));
+  const engine = engineFor(args.topic);
   return measure(async () => {
-    const report = await sender.send({ events: orderEventsForRun(nominal, args.events, benchOrderIds(nominal)) });
-    if (report.acknowledged !== args.events) throw new Error(`acknowledged ${report.acknowledged}`);
+    const outcome = await engine.produceRun(runOf(args.events));
+    if (outcome.status !== 'produced' || outcome.report.acknowledged !== args.events) {
+      throw new Error(`expected ${args.events} events produced, got ${JSON.stringify(outcome)}`);
+    }
   });
 }
 

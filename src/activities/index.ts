@@ -1,13 +1,11 @@
 // The produceEvents activity, made by a factory over narrow dependencies: the worker passes the
-// long-lived engine; tests pass the same engine or fakes.
+// long-lived engine; tests pass the same engine, wrapped to inject faults, or fakes.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ConfigError, InvalidInputError, ProducerError, errorMessage } from '../errors.ts';
-import type { RunOutcome, RunRequest } from '../order-event-sender.ts';
+import type { RunOutcome, RunRequest } from '../engine/index.ts';
 import { originOf, slotTime, type LedgerRecord, type LegacyLedgerRecord } from '../run-ledger/index.ts';
 import { orderEventsForRun } from './order-events-source.ts';
-import type { Limits, ProduceActivities, ProduceEventsInput, ProduceEventsResult } from './types.ts';
-
-export type FaultPoint = 'before-send' | 'after-commit';
+import type { Limits, ProduceEventsInput, ProduceEventsResult } from './types.ts';
 
 export interface ActivityDeps {
   /** The engine: fences the slot, consults the run ledger, and produces the slot at most once. */
@@ -18,11 +16,10 @@ export interface ActivityDeps {
     /** The longest transaction the broker allows (transaction.max.timeout.ms). */
     transactionMaxTimeoutMs: number;
   };
-  /** Test seam: called at named points of an attempt to inject failures. */
-  faults?: (point: FaultPoint, attempt: number) => void | Promise<void>;
 }
 
-export function createActivities(deps: ActivityDeps): ProduceActivities {
+/** The activities; the workflow's proxies are typed from this factory's return type. */
+export function createActivities(deps: ActivityDeps) {
   return {
     async limits(): Promise<Limits> {
       return { maxEventCount: deps.config.maxEventCount, ...deps.config.activity };
@@ -37,7 +34,7 @@ export function createActivities(deps: ActivityDeps): ProduceActivities {
       const every = Math.max(200, Math.floor((ctx.info.heartbeatTimeoutMs ?? 60_000) / 4));
       const timer = setInterval(() => ctx.heartbeat(progress), every);
       try {
-        return await produce(ctx, input, progress);
+        return await produce(deps, ctx, input, progress);
       } catch (err) {
         throw toFailure(err, ctx);
       } finally {
@@ -45,49 +42,51 @@ export function createActivities(deps: ActivityDeps): ProduceActivities {
       }
     },
   };
+}
 
-  async function produce(
-    ctx: Context,
-    input: ProduceEventsInput,
-    progress: { acknowledged: number; deadLettered: number },
-  ): Promise<ProduceEventsResult> {
-    const { workflowExecution, attempt, startToCloseTimeoutMs } = ctx.info;
-    if (!workflowExecution) throw new InvalidInputError('produceEvents runs inside a workflow only');
-    checkInput(input, deps.config.maxEventCount);
-    if (startToCloseTimeoutMs > deps.config.transactionMaxTimeoutMs) {
-      throw new ConfigError(
-        `the activity's start-to-close timeout (${startToCloseTimeoutMs} ms) is longer than the longest Kafka ` +
-          `transaction allowed (KAFKA_TRANSACTION_MAX_TIMEOUT_MS=${deps.config.transactionMaxTimeoutMs} ms): an attempt could outlive its transaction`,
-      );
-    }
-    await deps.faults?.('before-send', attempt);
-    const { nominalTimeMs, eventCount } = input;
-    const outcome = await deps.produceRun({
-      // Scheduled: the schedule's id (the workflow passes TemporalScheduledById); by hand: the workflow id.
-      identity: { origin: originOf(input.scheduleId, workflowExecution.workflowId), nominalTimeMs },
-      params: { eventCount },
-      events: (firstOrderId) => orderEventsForRun(nominalTimeMs, eventCount, firstOrderId),
-      run: { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt },
-      onProgress: (acknowledged, deadLettered) => Object.assign(progress, { acknowledged, deadLettered }),
-      throwIfCancelled: () => {
-        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-      },
-      // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
-      transactionTimeoutMs: startToCloseTimeoutMs,
-    });
-    const ids = {
-      slot: slotTime(nominalTimeMs),
-      runKey: outcome.key,
-      firstOrderId: outcome.firstOrderId,
-      lastOrderId: outcome.lastOrderId,
-    };
-    if (outcome.status === 'already-produced') {
-      ctx.log.info('run already produced; nothing sent', { run: outcome.key, by: outcome.record.workflowId, attempt });
-      return { ...pickReport(outcome.record), ...ids, alreadyCommitted: true };
-    }
-    await deps.faults?.('after-commit', attempt);
-    return { ...outcome.report, ...ids, alreadyCommitted: false };
+async function produce(
+  deps: ActivityDeps,
+  ctx: Context,
+  input: ProduceEventsInput,
+  progress: { acknowledged: number; deadLettered: number },
+): Promise<ProduceEventsResult> {
+  const { workflowExecution, attempt, startToCloseTimeoutMs } = ctx.info;
+  if (!workflowExecution) throw new InvalidInputError('produceEvents runs inside a workflow only');
+  checkInput(input, deps.config.maxEventCount);
+  checkTimeout(startToCloseTimeoutMs, deps.config.transactionMaxTimeoutMs);
+  const { nominalTimeMs, eventCount } = input;
+  const outcome = await deps.produceRun({
+    // Scheduled: the schedule's id (the workflow passes TemporalScheduledById); by hand: the workflow id.
+    identity: { origin: originOf(input.scheduleId, workflowExecution.workflowId), nominalTimeMs },
+    params: { eventCount },
+    events: (firstOrderId) => orderEventsForRun(nominalTimeMs, eventCount, firstOrderId),
+    run: { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt },
+    onProgress: (acknowledged, deadLettered) => Object.assign(progress, { acknowledged, deadLettered }),
+    throwIfCancelled: () => {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    },
+    // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
+    transactionTimeoutMs: startToCloseTimeoutMs,
+  });
+  const ids = {
+    slot: slotTime(nominalTimeMs),
+    runKey: outcome.key,
+    firstOrderId: outcome.firstOrderId,
+    lastOrderId: outcome.lastOrderId,
+  };
+  if (outcome.status === 'already-produced') {
+    ctx.log.info('run already produced; nothing sent', { run: outcome.key, by: outcome.record.workflowId, attempt });
+    return { ...pickReport(outcome.record), ...ids, alreadyCommitted: true };
   }
+  return { ...outcome.report, ...ids, alreadyCommitted: false };
+}
+
+function checkTimeout(startToCloseTimeoutMs: number, transactionMaxTimeoutMs: number): void {
+  if (startToCloseTimeoutMs <= transactionMaxTimeoutMs) return;
+  throw new ConfigError(
+    `the activity's start-to-close timeout (${startToCloseTimeoutMs} ms) is longer than the longest Kafka ` +
+      `transaction allowed (KAFKA_TRANSACTION_MAX_TIMEOUT_MS=${transactionMaxTimeoutMs} ms): an attempt could outlive its transaction`,
+  );
 }
 
 function checkInput(input: ProduceEventsInput, max: number): void {

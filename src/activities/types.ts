@@ -1,4 +1,5 @@
-// Activity and workflow contract types. Workflow code imports only this file from activities.
+// Activity and workflow contract types. Workflow code imports only types from activities (the
+// bundler drops them), so no activity code reaches the workflow sandbox.
 import type { RunReport } from '../run-ledger/record.ts';
 
 export type { PartitionSummary } from '../run-ledger/record.ts';
@@ -38,9 +39,4 @@ export interface Limits {
   maxEventCount: number;
   startToCloseTimeoutMs: number;
   heartbeatTimeoutMs: number;
-}
-
-export interface ProduceActivities {
-  produceEvents(input: ProduceEventsInput): Promise<ProduceEventsResult>;
-  limits(): Promise<Limits>;
 }

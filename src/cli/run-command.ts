@@ -2,7 +2,7 @@
 // as one clear line (exit code 1) instead of a stack trace.
 import '../local-env.ts'; // first: local stack settings for what the environment leaves unset
 import { createApp, type App } from '../app.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig } from '../config/index.ts';
 import { ProducerError, errorMessage } from '../errors.ts';
 
 export async function runCommand(work: (app: App) => Promise<number | void>): Promise<void> {

@@ -19,16 +19,36 @@ export interface DeadLetter {
   attempt: number | null;
 }
 
+/**
+ * Why an event was dead-lettered: the envelope's `error_class`. The values are a contract with
+ * whoever reads the dead-letter topic (they filter on them), so they never change.
+ */
+export const DeadLetterReason = {
+  /** The event does not match the OrderEvent schema; `field_paths` names the fields. */
+  invalid: 'SchemaValidationError',
+  /** avsc could not encode a value the validator accepted. */
+  unencodable: 'SerializationError',
+  /** The encoded record is larger than KAFKA_MAX_MESSAGE_BYTES. */
+  tooLarge: 'RecordTooLargeError',
+} as const;
+export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
+
+export interface DeadLetterFailure {
+  reason: DeadLetterReason;
+  message: string;
+  fieldPaths?: string[];
+}
+
 export function deadLetter(
   event: unknown,
-  failure: { errorClass: string; message: string; fieldPaths?: string[] },
+  failure: DeadLetterFailure,
   sourceTopic: string,
   failedAt: number,
   run?: RunAttempt,
 ): DeadLetter {
   return {
     original_event: safeJson(event),
-    error_class: failure.errorClass,
+    error_class: failure.reason,
     error_message: failure.message,
     field_paths: failure.fieldPaths ?? [],
     source_topic: sourceTopic,

@@ -1,10 +1,10 @@
 // Topic administration and reading topics back (for the topics, dlq and verify commands).
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import { ledgerTopicConfig } from '../run-ledger/topic.ts';
 import { withTimeout } from '../timeout.ts';
 import { TransientError } from '../errors.ts';
-import { toProducerError } from './errors.ts';
+import { producerErrorFromKafkajs } from './errors.ts';
 
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
@@ -32,7 +32,7 @@ async function withAdmin<T>(kafka: Kafka, timeoutMs: number, work: (admin: Admin
     await withTimeout(admin.connect(), timeoutMs, 'connecting the Kafka admin client');
     return await work(admin);
   } catch (err) {
-    throw toProducerError(err, 'administering topics');
+    throw producerErrorFromKafkajs(err, 'administering topics');
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

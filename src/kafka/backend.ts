@@ -2,7 +2,7 @@
 // the code sees of a transaction. A backend opens a transaction (registering its transactional id,
 // which fences every earlier producer with it), sends, commits, aborts and closes; the order of
 // those steps, and what follows a failed commit, is written once in transaction.ts.
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import type { CredentialSource } from '../secrets.ts';
 

@@ -2,7 +2,7 @@
 // verification on, bounded connects and requests, kafkajs logs routed into ours.
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import type { KafkaCredentials } from '../secrets.ts';
 import { registerSnappyCodec } from './snappy-codec.ts';

@@ -127,10 +127,10 @@ function kafkajsType(e: KafkajsError): string | undefined {
 }
 
 /** Maps a kafkajs error onto ours, naming what we were doing. */
-export function toProducerError(err: unknown, what: string): ProducerError {
+export function producerErrorFromKafkajs(err: unknown, what: string): ProducerError {
   if (err instanceof ProducerError) return err;
   const e = (err ?? {}) as KafkajsError;
-  if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause) return toProducerError(e.cause, what);
+  if (e.name === 'KafkaJSNumberOfRetriesExceeded' && e.cause) return producerErrorFromKafkajs(e.cause, what);
   return classifyKafkaFailure(
     {
       type: kafkajsType(e),

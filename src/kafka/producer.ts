@@ -8,7 +8,7 @@
 // One transaction is one short-lived transactional producer whose transactional id the caller
 // picks: a run's id is the same in every attempt and every process, so opening the transaction
 // fences every earlier producer of the run before the caller decides anything (src/run-ledger/).
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import { TopicNotFoundError } from '../errors.ts';
 import type { RunLedger } from '../run-ledger/index.ts';
 import { withTimeout } from '../timeout.ts';

@@ -2,13 +2,13 @@
 // and one warm run ledger per ledger topic. Rebuilt after a failure, and once
 // with a re-read secret when Kafka refuses the cached credentials (rotation).
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import type { Config } from '../config.ts';
+import type { Config } from '../config/index.ts';
 import { AuthenticationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
 import { kafkaFor } from './client.ts';
-import { toProducerError } from './errors.ts';
+import { producerErrorFromKafkajs } from './errors.ts';
 import { createRunLedger, type RunLedger } from '../run-ledger/index.ts';
 
 interface Shared {
@@ -57,110 +57,35 @@ export async function withRotation<T>(work: () => Promise<T>, rotate: () => unkn
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
 const { ConfigResourceTypes } = kafkajs;
 
-export function createSharedClient(deps: {
+interface SharedClientDeps {
   config: Config['kafka'];
   credentials: CredentialSource;
   logger: Logger;
-}): SharedClient {
-  const { config, credentials, logger } = deps;
-  let connecting: Promise<Shared> | undefined;
-  const retentions = new Map<string, { ms: number; at: number }>();
+}
 
-  async function connectOnce(): Promise<Shared> {
-    const creds = await credentials.kafka();
-    const kafka = kafkaFor(config, creds, logger);
-    const admin = kafka.admin({ retry: { retries: 2 } });
-    try {
-      await withTimeout(
-        admin.connect(),
-        config.connectionTimeoutMs + config.requestTimeoutMs,
-        'connecting the Kafka admin client',
-      );
-    } catch (err) {
-      await admin.disconnect().catch(() => undefined);
-      throw toProducerError(err, 'connecting to Kafka');
-    }
-    logger.info('kafka client connected', { brokers: creds.bootstrapServers });
-    return { kafka, admin, ledgers: new Map() };
-  }
-
-  const rereadSecret = () => {
-    logger.warn('kafka refused the cached credentials; re-reading the secret once');
-    credentials.invalidate('kafka');
-  };
-
-  function get(): Promise<Shared> {
-    connecting ??= withRotation(connectOnce, rereadSecret);
-    connecting.catch(() => (connecting = undefined));
-    return connecting;
-  }
-
-  async function reset(): Promise<void> {
-    const current = connecting;
-    connecting = undefined;
-    const s = await current?.catch(() => undefined);
-    if (!s) return;
-    await Promise.allSettled([...s.ledgers.values()].map((l) => l.close()));
-    await s.admin.disconnect().catch(() => undefined);
-  }
-
-  async function retentionMs(topic: string): Promise<number> {
-    const cached = retentions.get(topic);
-    if (cached && Date.now() - cached.at < RETENTION_TTL_MS) return cached.ms;
-    const { admin } = await get();
-    let settings: Map<string, string | undefined>;
-    try {
-      const { resources } = await withTimeout(
-        admin.describeConfigs({
-          includeSynonyms: false,
-          resources: [
-            { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'cleanup.policy'] },
-          ],
-        }),
-        config.requestTimeoutMs,
-        `reading the settings of ${topic}`,
-      );
-      settings = new Map(resources[0]?.configEntries.map((c) => [c.configName, c.configValue]) ?? []);
-    } catch (err) {
-      await reset();
-      throw toProducerError(err, `reading the settings of ${topic}`);
-    }
-    const declared = Number(settings.get('retention.ms') ?? NaN);
-    const deletes = (settings.get('cleanup.policy') ?? 'delete').includes('delete');
-    const ms = !deletes || !Number.isFinite(declared) || declared < 0 ? Infinity : declared;
-    retentions.set(topic, { ms, at: Date.now() });
-    return ms;
-  }
-
+export function createSharedClient(deps: SharedClientDeps): SharedClient {
+  const { config, logger } = deps;
+  const connection = sharedConnection(deps);
+  const retentionMs = retentionReader(config, connection);
   return {
-    get,
+    get: connection.get,
     async rotate() {
-      rereadSecret();
-      await reset();
+      connection.rereadSecret();
+      await connection.reset();
     },
 
     async partitionCounts(topics) {
-      const { admin } = await get();
+      const { admin } = await connection.get();
       try {
-        const existing = new Set(
-          await withTimeout(admin.listTopics(), config.requestTimeoutMs, 'listing Kafka topics'),
-        );
-        const present = topics.filter((t) => existing.has(t));
-        if (present.length === 0) return new Map();
-        const meta = await withTimeout(
-          admin.fetchTopicMetadata({ topics: present }),
-          config.requestTimeoutMs,
-          'reading topic metadata',
-        );
-        return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+        return await readPartitionCounts(admin, config, topics);
       } catch (err) {
-        await reset();
-        throw toProducerError(err, 'reading topic metadata');
+        await connection.reset();
+        throw producerErrorFromKafkajs(err, 'reading topic metadata');
       }
     },
 
     async runLedger(topic) {
-      const s = await get();
+      const s = await connection.get();
       let ledger = s.ledgers.get(topic);
       if (!ledger) {
         ledger = createRunLedger({
@@ -177,6 +102,118 @@ export function createSharedClient(deps: {
 
     retentionMs,
 
-    close: reset,
+    close: connection.reset,
   };
+}
+
+/** The process's one connection: made on first use, shared, and dropped once it fails. */
+interface Connection {
+  /** The connection, made now if there is none (re-reading the secret once if Kafka refuses it). */
+  get: () => Promise<Shared>;
+  /** Closes the connection (its run ledgers, its admin client); the next `get` makes a new one. */
+  reset: () => Promise<void>;
+  /** Drops the cached secret, so the next connection reads it anew. */
+  rereadSecret: () => void;
+}
+
+function sharedConnection(deps: SharedClientDeps): Connection {
+  const { credentials, logger } = deps;
+  let connecting: Promise<Shared> | undefined;
+
+  const rereadSecret = () => {
+    logger.warn('kafka refused the cached credentials; re-reading the secret once');
+    credentials.invalidate('kafka');
+  };
+
+  function get(): Promise<Shared> {
+    connecting ??= withRotation(() => connectOnce(deps), rereadSecret);
+    connecting.catch(() => (connecting = undefined));
+    return connecting;
+  }
+
+  async function reset(): Promise<void> {
+    const current = connecting;
+    connecting = undefined;
+    const s = await current?.catch(() => undefined);
+    if (!s) return;
+    await Promise.allSettled([...s.ledgers.values()].map((l) => l.close()));
+    await s.admin.disconnect().catch(() => undefined);
+  }
+
+  return { get, reset, rereadSecret };
+}
+
+/** Connects an admin client with the cached secret (one try; the caller re-reads a refused secret). */
+async function connectOnce({ config, credentials, logger }: SharedClientDeps): Promise<Shared> {
+  const creds = await credentials.kafka();
+  const kafka = kafkaFor(config, creds, logger);
+  const admin = kafka.admin({ retry: { retries: 2 } });
+  try {
+    await withTimeout(
+      admin.connect(),
+      config.connectionTimeoutMs + config.requestTimeoutMs,
+      'connecting the Kafka admin client',
+    );
+  } catch (err) {
+    await admin.disconnect().catch(() => undefined);
+    throw producerErrorFromKafkajs(err, 'connecting to Kafka');
+  }
+  logger.info('kafka client connected', { brokers: creds.bootstrapServers });
+  return { kafka, admin, ledgers: new Map() };
+}
+
+/** Partition counts of the topics in `topics` that exist. */
+async function readPartitionCounts(
+  admin: Admin,
+  config: Config['kafka'],
+  topics: string[],
+): Promise<Map<string, number>> {
+  const existing = new Set(await withTimeout(admin.listTopics(), config.requestTimeoutMs, 'listing Kafka topics'));
+  const present = topics.filter((t) => existing.has(t));
+  if (present.length === 0) return new Map();
+  const meta = await withTimeout(
+    admin.fetchTopicMetadata({ topics: present }),
+    config.requestTimeoutMs,
+    'reading topic metadata',
+  );
+  return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+}
+
+/** Reads topics' retention from the broker, each trusted for RETENTION_TTL_MS. */
+function retentionReader(config: Config['kafka'], connection: Connection): (topic: string) => Promise<number> {
+  const retentions = new Map<string, { ms: number; at: number }>();
+  return async function retentionMs(topic: string): Promise<number> {
+    const cached = retentions.get(topic);
+    if (cached && Date.now() - cached.at < RETENTION_TTL_MS) return cached.ms;
+    const { admin } = await connection.get();
+    let settings: Map<string, string | undefined>;
+    try {
+      settings = await readRetentionSettings(admin, config, topic);
+    } catch (err) {
+      await connection.reset();
+      throw producerErrorFromKafkajs(err, `reading the settings of ${topic}`);
+    }
+    const declared = Number(settings.get('retention.ms') ?? NaN);
+    const deletes = (settings.get('cleanup.policy') ?? 'delete').includes('delete');
+    const ms = !deletes || !Number.isFinite(declared) || declared < 0 ? Infinity : declared;
+    retentions.set(topic, { ms, at: Date.now() });
+    return ms;
+  };
+}
+
+/** `topic`'s retention.ms and cleanup.policy, as the broker reports them. */
+async function readRetentionSettings(
+  admin: Admin,
+  config: Config['kafka'],
+  topic: string,
+): Promise<Map<string, string | undefined>> {
+  const { resources } = await withTimeout(
+    admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'cleanup.policy'] }],
+    }),
+    config.requestTimeoutMs,
+    `reading the settings of ${topic}`,
+  );
+  return new Map(resources[0]?.configEntries.map((c) => [c.configName, c.configValue]) ?? []);
 }

@@ -5,7 +5,7 @@
 // txn_requires_abort): otherwise the commit may have gone through, or may still complete on the
 // coordinator, and an abort can neither undo it nor be told apart from it. The producer is
 // closed instead; the next producer with the run's transactional id fences it, which completes or
-// aborts whatever it left, and then the run ledger says which happened (src/order-event-sender.ts).
+// aborts whatever it left, and then the run ledger says which happened (src/engine/index.ts).
 import { errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { BackendTransaction, ProducerTransaction, TransactionOptions } from './backend.ts';

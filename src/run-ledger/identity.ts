@@ -21,10 +21,10 @@ export interface RunIdentity {
 }
 
 /** A fixed prefix: ACLs can grant `TransactionalId` by it. Never a per-process or per-deployment setting. */
-export const TRANSACTIONAL_ID_PREFIX = 'order-events-producer';
+const TRANSACTIONAL_ID_PREFIX = 'order-events-producer';
 
 /** Order ids of a run: base + index, index below 2^20 (so at most 1,048,576 events per run). */
-export const ORDER_ID_INDEX_BITS = 20n;
+const ORDER_ID_INDEX_BITS = 20n;
 export const MAX_EVENTS_PER_RUN = 2 ** Number(ORDER_ID_INDEX_BITS);
 
 export function originLabel(origin: RunOrigin): string {

@@ -14,8 +14,8 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { LedgerUnavailableError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { withTimeout } from '../timeout.ts';
-import { toProducerError } from '../kafka/errors.ts';
-import { createHighWatermarks } from '../kafka/high-watermarks.ts';
+import { producerErrorFromKafkajs } from '../kafka/errors.ts';
+import { createHighWatermarks, type HighWatermarks } from '../kafka/high-watermarks.ts';
 import { deleteGroup, trackReadProgress, type ReadProgress } from '../kafka/read-progress.ts';
 
 /** A ledger record as read: its partition and value (null: a tombstone). */
@@ -36,7 +36,7 @@ export interface LedgerReader {
   close(): Promise<void>;
 }
 
-export interface LedgerReaderDeps {
+interface LedgerReaderDeps {
   kafka: Kafka;
   topic: string;
   /** Bound on one read: reaching the ends, including the consumer's first start. */
@@ -46,99 +46,130 @@ export interface LedgerReaderDeps {
   onRecord?: (key: string, entry: LedgerEntry) => void;
 }
 
+/** The reader's consumer and what it has read, shared by its steps. */
+interface ReaderState {
+  readonly deps: LedgerReaderDeps;
+  readonly marks: HighWatermarks;
+  readonly groupId: string;
+  /** The latest entry of every key read. */
+  readonly entries: Map<string, LedgerEntry>;
+  consumer: Consumer | undefined;
+  progress: ReadProgress | undefined;
+  /** The consumer's start, shared by every lookup until it fails. */
+  starting: Promise<void> | undefined;
+  /** The consumer crashed without restarting: the next lookup starts a new one. */
+  broken: boolean;
+  /** The consumer's latest crash: what a failed read reports when it is the cause. */
+  lastCrash: unknown;
+}
+
 export function createLedgerReader(deps: LedgerReaderDeps): LedgerReader {
-  const { kafka, topic, timeoutMs, logger } = deps;
-  const marks = createHighWatermarks(kafka);
-  const groupId = `order-events-ledger-${randomUUID()}`;
-  const entries = new Map<string, LedgerEntry>();
-  let consumer: Consumer | undefined;
-  let progress: ReadProgress | undefined;
-  let starting: Promise<void> | undefined;
-  let broken = false;
-  let lastCrash: unknown;
-
-  async function start(): Promise<void> {
-    const c = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
-    consumer = c;
-    progress = trackReadProgress(c);
-    broken = false;
-    lastCrash = undefined;
-    c.on(c.events.CRASH, ({ payload }) => {
-      lastCrash = payload.error;
-      if (payload.restart) return;
-      broken = true;
-      logger.warn('run ledger reader stopped; it restarts at the next lookup', { error: payload.error.message });
-    });
-    await c.connect();
-    await c.subscribe({ topic, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachMessage: async ({ message, partition }) => {
-        const key = message.key?.toString();
-        if (key === undefined) return;
-        const entry = { partition, value: message.value };
-        entries.set(key, entry);
-        deps.onRecord?.(key, entry);
-      },
-    });
-    logger.debug('run ledger reader started', { topic, groupId });
-  }
-
-  function started(): Promise<void> {
-    if (broken && consumer) {
-      const old = consumer;
-      consumer = undefined;
-      starting = undefined;
-      void old.disconnect().catch(() => undefined);
-    }
-    starting ??= start();
-    starting.catch(() => (starting = undefined));
-    return starting;
-  }
-
-  async function readTo(partitions: number[] | undefined): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const left = () => Math.max(1, deadline - Date.now());
-    let target: Map<number, number> | undefined;
-    try {
-      await withTimeout(started(), left(), `starting the run ledger reader on ${topic}`);
-      // The ends (open transactions included) of the partitions asked for, when the lookup began.
-      target = await withTimeout(marks.ends(topic, partitions), left(), `reading the end offsets of ${topic}`);
-      await withTimeout(progress!.reached(target), left(), `reading the run ledger ${topic} to its end`);
-      lastCrash = undefined; // a crash the consumer recovered from says nothing about later reads
-    } catch (err) {
-      // A refusal retrying cannot fix (no read access to the ledger, say) is reported as such.
-      const refused = toProducerError(lastCrash ?? err, `reading the run ledger ${topic}`);
-      if (!refused.retryable) throw refused;
-      const why = target && progress ? progress.behind(target) : refused.message;
-      throw new LedgerUnavailableError(
-        `could not tell whether this run was already produced: the run ledger ${topic} was not read to its end ` +
-          `within ${timeoutMs} ms (${why}); an open transaction on that ledger partition or a slow broker holds it back`,
-        { cause: err },
-      );
-    }
-  }
-
+  const state: ReaderState = {
+    deps,
+    marks: createHighWatermarks(deps.kafka),
+    groupId: `order-events-ledger-${randomUUID()}`,
+    entries: new Map(),
+    consumer: undefined,
+    progress: undefined,
+    starting: undefined,
+    broken: false,
+    lastCrash: undefined,
+  };
   return {
-    partitionCount: () => marks.partitionCount(topic),
+    partitionCount: () => state.marks.partitionCount(deps.topic),
     async read(partitions, keys) {
-      await readTo(partitions);
+      await readTo(state, partitions);
       const found = new Map<string, LedgerEntry>();
       for (const key of keys) {
-        const entry = entries.get(key);
+        const entry = state.entries.get(key);
         if (entry) found.set(key, entry);
       }
       return found;
     },
-
-    async close() {
-      const c = consumer;
-      consumer = undefined;
-      starting = undefined;
-      await marks.close();
-      if (!c) return;
-      await c.disconnect().catch(() => undefined);
-      await deleteGroup(kafka, groupId);
-    },
+    close: () => closeReader(state),
   };
+}
+
+/** Starts a consumer that reads the whole topic from its beginning and keeps every key's latest entry. */
+async function start(state: ReaderState): Promise<void> {
+  const { kafka, topic, logger } = state.deps;
+  const { groupId } = state;
+  const c = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 100, sessionTimeout: 10_000 });
+  state.consumer = c;
+  state.progress = trackReadProgress(c);
+  state.broken = false;
+  state.lastCrash = undefined;
+  c.on(c.events.CRASH, ({ payload }) => {
+    state.lastCrash = payload.error;
+    if (payload.restart) return;
+    state.broken = true;
+    logger.warn('run ledger reader stopped; it restarts at the next lookup', { error: payload.error.message });
+  });
+  await c.connect();
+  await c.subscribe({ topic, fromBeginning: true });
+  await c.run({
+    autoCommit: false,
+    eachMessage: async ({ message, partition }) => {
+      const key = message.key?.toString();
+      if (key === undefined) return;
+      const entry = { partition, value: message.value };
+      state.entries.set(key, entry);
+      state.deps.onRecord?.(key, entry);
+    },
+  });
+  logger.debug('run ledger reader started', { topic, groupId });
+}
+
+/** The consumer's start: under way or done, or begun anew after a crash it did not restart from. */
+function started(state: ReaderState): Promise<void> {
+  if (state.broken && state.consumer) {
+    const old = state.consumer;
+    state.consumer = undefined;
+    state.starting = undefined;
+    void old.disconnect().catch(() => undefined);
+  }
+  state.starting ??= start(state);
+  state.starting.catch(() => (state.starting = undefined));
+  return state.starting;
+}
+
+/** Reads `partitions` (every partition when undefined) up to their ends taken now, within the timeout. */
+async function readTo(state: ReaderState, partitions: number[] | undefined): Promise<void> {
+  const { topic, timeoutMs } = state.deps;
+  const deadline = Date.now() + timeoutMs;
+  const left = () => Math.max(1, deadline - Date.now());
+  let target: Map<number, number> | undefined;
+  try {
+    await withTimeout(started(state), left(), `starting the run ledger reader on ${topic}`);
+    // The ends (open transactions included) of the partitions asked for, when the lookup began.
+    target = await withTimeout(state.marks.ends(topic, partitions), left(), `reading the end offsets of ${topic}`);
+    await withTimeout(state.progress!.reached(target), left(), `reading the run ledger ${topic} to its end`);
+    state.lastCrash = undefined; // a crash the consumer recovered from says nothing about later reads
+  } catch (err) {
+    throw readFailure(state, err, target);
+  }
+}
+
+/** Why a read did not reach `target`, the ends it was after (unknown if it failed before). */
+function readFailure(state: ReaderState, err: unknown, target: Map<number, number> | undefined): Error {
+  const { topic, timeoutMs } = state.deps;
+  // A refusal retrying cannot fix (no read access to the ledger, say) is reported as such.
+  const refused = producerErrorFromKafkajs(state.lastCrash ?? err, `reading the run ledger ${topic}`);
+  if (!refused.retryable) return refused;
+  const why = target && state.progress ? state.progress.behind(target) : refused.message;
+  return new LedgerUnavailableError(
+    `could not tell whether this run was already produced: the run ledger ${topic} was not read to its end ` +
+      `within ${timeoutMs} ms (${why}); an open transaction on that ledger partition or a slow broker holds it back`,
+    { cause: err },
+  );
+}
+
+async function closeReader(state: ReaderState): Promise<void> {
+  const c = state.consumer;
+  state.consumer = undefined;
+  state.starting = undefined;
+  await state.marks.close();
+  if (!c) return;
+  await c.disconnect().catch(() => undefined);
+  await deleteGroup(state.deps.kafka, state.groupId);
 }

@@ -8,22 +8,43 @@
 import { z } from 'zod';
 import { LedgerError } from '../errors.ts';
 
-/** What one partition of the events topic received in a run. Offsets are null when unknown. */
+/**
+ * One partition's records of a run: how many events the run wrote to one partition of the events
+ * topic, and the offsets of the first and the last of them. The one name for this shape (the run
+ * report, the ledger record and the activity's result all hold it).
+ */
 export interface PartitionSummary {
+  /** The partition of the events topic. */
   partition: number;
+  /**
+   * The offsets of the run's first and last record on the partition; null when not known: the
+   * librdkafka backend reports no offsets, and the report a run's ledger record holds is taken
+   * before its last batch is acknowledged, so that batch's offsets are missing there.
+   */
   firstOffset: number | null;
   lastOffset: number | null;
+  /** How many of the run's events the partition holds. */
   count: number;
 }
 
-/** What a run produced: the engine returns it, the ledger records it, the activity reports it. */
+/**
+ * What a run produced in its transaction: the engine returns it, the ledger records it with the
+ * run (so a run found already produced can tell what it produced), and the activity returns it to
+ * the workflow.
+ */
 export interface RunReport {
+  /** The events topic. */
   topic: string;
+  /** Events produced to `topic`. */
   acknowledged: number;
+  /** Events that failed validation or encoding and went to `dlqTopic` instead. */
   deadLettered: number;
   dlqTopic: string;
+  /** Where the events are: one entry per partition of `topic` that received any, in partition order. */
   partitions: PartitionSummary[];
+  /** The schema registry id the events were encoded with. */
   schemaId: number;
+  /** How long the run took to produce, in milliseconds. */
   durationMs: number;
 }
 

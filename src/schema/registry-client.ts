@@ -1,19 +1,13 @@
 // A small client for the Confluent Schema Registry REST API (Confluent Cloud, Confluent
 // Platform, or Apicurio's /apis/ccompat/v7). Every request is bounded by a timeout; a rejected
-// login re-reads the secret once (rotation) before failing for good.
-import {
-  AuthenticationError,
-  SchemaIncompatibleError,
-  SchemaNotRegisteredError,
-  TransientError,
-  errorMessage,
-} from '../errors.ts';
+// login re-reads the secret once (rotation) before failing for good. What a failed status means
+// is decided in one place, registry-errors.ts.
 import type { RegistryCredentials } from '../secrets.ts';
+import { REGISTRY_CONTENT_TYPE, type Compatibility } from './registry-constants.ts';
+import { registryError, unreachableError, type RegistryCall } from './registry-errors.ts';
 
-const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
-
-export type Compatibility =
-  'BACKWARD' | 'BACKWARD_TRANSITIVE' | 'FORWARD' | 'FORWARD_TRANSITIVE' | 'FULL' | 'FULL_TRANSITIVE' | 'NONE';
+// The level type is also the client's (schema-ids.ts imports it from here).
+export type { Compatibility } from './registry-constants.ts';
 
 export interface RegistryClient {
   /** Registers `schema` under `subject` (or finds it there) and returns its id. */
@@ -39,150 +33,136 @@ interface RegistryErrorBody {
   message?: string;
 }
 
-class HttpStatusError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: RegistryErrorBody,
-    what: string,
-  ) {
-    super(`${what}: HTTP ${status} ${body.message ?? ''}`.trim());
-  }
+interface RegistryRequest<T> {
+  call: RegistryCall;
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  body?: unknown;
+  /** Failed statuses that answer the question rather than fail it (a 404 on a lookup: not registered). */
+  answers?: Partial<Record<number, (body: RegistryErrorBody) => T>>;
+}
+
+interface Reply {
+  ok: boolean;
+  status: number;
+  json: unknown;
 }
 
 export function createRegistryClient(deps: RegistryClientDeps): RegistryClient {
-  const doFetch = deps.fetch ?? fetch;
-
-  async function once<T>(method: string, path: string, body: unknown, what: string): Promise<T> {
-    const creds = await deps.credentials();
-    let res: Response;
-    try {
-      res = await doFetch(`${creds.url}${path}`, {
-        method,
-        headers: {
-          Accept: CONTENT_TYPE,
-          'Content-Type': CONTENT_TYPE,
-          Authorization: `Basic ${Buffer.from(`${creds.apiKey}:${creds.apiSecret}`).toString('base64')}`,
-        },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(deps.timeoutMs),
-      });
-    } catch (err) {
-      const reason =
-        (err as Error).name === 'TimeoutError' ? `no answer within ${deps.timeoutMs} ms` : errorMessage(err);
-      throw new TransientError(`schema registry unreachable during ${what} (${new URL(creds.url).host}): ${reason}`, {
-        cause: err,
-      });
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      json = { message: text.slice(0, 200) };
-    }
-    if (!res.ok) throw new HttpStatusError(res.status, json as RegistryErrorBody, what);
-    return json as T;
-  }
-
-  async function request<T>(method: string, path: string, body: unknown, what: string): Promise<T> {
-    try {
-      try {
-        return await once<T>(method, path, body, what);
-      } catch (err) {
-        if (!(err instanceof HttpStatusError) || (err.status !== 401 && err.status !== 403)) throw err;
-        // Credentials rotated? Re-read the secret once and try again.
-        deps.invalidateCredentials();
-        return await once<T>(method, path, body, what);
-      }
-    } catch (err) {
-      if (!(err instanceof HttpStatusError)) throw err;
-      if (err.status === 401 || err.status === 403) {
-        throw new AuthenticationError(
-          `schema registry refused the credentials from the registry secret during ${what} (HTTP ${err.status}), also after re-reading the secret`,
-        );
-      }
-      if (err.status >= 500 || err.status === 429) {
-        throw new TransientError(`schema registry error during ${what}: HTTP ${err.status} ${err.body.message ?? ''}`);
-      }
-      throw err;
-    }
-  }
-
-  const subjectPath = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
-
   return {
-    async register(subject, schema) {
-      try {
-        const out = await request<{ id: number }>(
-          'POST',
-          `${subjectPath(subject)}/versions`,
-          { schemaType: 'AVRO', schema },
-          `registering the schema under ${subject}`,
-        );
-        return out.id;
-      } catch (err) {
-        if (err instanceof HttpStatusError && (err.status === 409 || err.status === 422)) {
-          throw new SchemaIncompatibleError(
-            `schema registry rejected the schema for subject ${subject} (HTTP ${err.status}): ${err.body.message ?? 'no message'}`,
-          );
-        }
-        throw err;
-      }
-    },
-
-    async lookup(subject, schema) {
-      try {
-        const out = await request<{ id: number }>(
-          'POST',
-          subjectPath(subject),
-          { schemaType: 'AVRO', schema },
-          `looking up the schema under ${subject}`,
-        );
-        return out.id;
-      } catch (err) {
-        if (err instanceof HttpStatusError && err.status === 404) return undefined;
-        throw err;
-      }
-    },
-
+    register: async (subject, schema) => (await send(deps, registerRequest(subject, schema))).id,
+    lookup: async (subject, schema) => (await send(deps, lookupRequest(subject, schema)))?.id,
     async checkCompatibility(subject, schema) {
-      try {
-        const out = await request<{ is_compatible: boolean; messages?: string[] }>(
-          'POST',
-          `/compatibility${subjectPath(subject)}/versions/latest?verbose=true`,
-          { schemaType: 'AVRO', schema },
-          `checking compatibility with ${subject}`,
-        );
-        return { compatible: out.is_compatible, messages: out.messages ?? [] };
-      } catch (err) {
-        // No versions yet: anything is compatible with an empty subject.
-        if (err instanceof HttpStatusError && err.status === 404) return { compatible: true, messages: [] };
-        if (err instanceof HttpStatusError && err.status === 422) {
-          return { compatible: false, messages: [err.body.message ?? 'invalid schema'] };
-        }
-        throw err;
-      }
+      const out = await send(deps, compatibilityRequest(subject, schema));
+      return { compatible: out.is_compatible, messages: out.messages ?? [] };
     },
-
     async setCompatibility(subject, level) {
-      await request(
-        'PUT',
-        `/config/${encodeURIComponent(subject)}`,
-        { compatibility: level },
-        `setting ${level} on ${subject}`,
-      );
+      await send(deps, configRequest(subject, level));
     },
+    schemaById: async (id) => (await send(deps, schemaByIdRequest(id))).schema,
+  };
+}
 
-    async schemaById(id) {
-      try {
-        const out = await request<{ schema: string }>('GET', `/schemas/ids/${id}`, undefined, `reading schema ${id}`);
-        return out.schema;
-      } catch (err) {
-        if (err instanceof HttpStatusError && err.status === 404) {
-          throw new SchemaNotRegisteredError(`schema id ${id} is not known to the registry`);
-        }
-        throw err;
-      }
+const subjectPath = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
+const avro = (schema: string) => ({ schemaType: 'AVRO', schema });
+
+function registerRequest(subject: string, schema: string): RegistryRequest<{ id: number }> {
+  return {
+    call: { op: 'register', subject },
+    method: 'POST',
+    path: `${subjectPath(subject)}/versions`,
+    body: avro(schema),
+  };
+}
+
+function lookupRequest(subject: string, schema: string): RegistryRequest<{ id: number } | undefined> {
+  return {
+    call: { op: 'lookup', subject },
+    method: 'POST',
+    path: subjectPath(subject),
+    body: avro(schema),
+    answers: { 404: () => undefined },
+  };
+}
+
+function compatibilityRequest(
+  subject: string,
+  schema: string,
+): RegistryRequest<{ is_compatible: boolean; messages?: string[] }> {
+  return {
+    call: { op: 'checkCompatibility', subject },
+    method: 'POST',
+    path: `/compatibility${subjectPath(subject)}/versions/latest?verbose=true`,
+    body: avro(schema),
+    answers: {
+      // No versions yet: anything is compatible with an empty subject.
+      404: () => ({ is_compatible: true }),
+      // Not a valid schema: the registry's reason is the answer.
+      422: (body) => ({ is_compatible: false, messages: [body.message ?? 'invalid schema'] }),
     },
   };
+}
+
+function configRequest(subject: string, level: Compatibility): RegistryRequest<unknown> {
+  return {
+    call: { op: 'setCompatibility', subject, level },
+    method: 'PUT',
+    path: `/config/${encodeURIComponent(subject)}`,
+    body: { compatibility: level },
+  };
+}
+
+function schemaByIdRequest(id: number): RegistryRequest<{ schema: string }> {
+  return { call: { op: 'schemaById', id }, method: 'GET', path: `/schemas/ids/${id}` };
+}
+
+/** Sends `req`; a failed status is one of the request's answers or else the mapped error. */
+async function send<T>(deps: RegistryClientDeps, req: RegistryRequest<T>): Promise<T> {
+  let reply = await exchange(deps, req);
+  if (reply.status === 401 || reply.status === 403) {
+    // Credentials rotated? Re-read the secret once and try again.
+    deps.invalidateCredentials();
+    reply = await exchange(deps, req);
+  }
+  if (reply.ok) return reply.json as T;
+  const body = errorBody(reply.json);
+  const answer = req.answers?.[reply.status];
+  if (answer) return answer(body);
+  throw registryError(reply.status, body.error_code, body.message, req.call);
+}
+
+/** One HTTP round trip with the current credentials; no answer at all is a TransientError. */
+async function exchange(deps: RegistryClientDeps, req: RegistryRequest<unknown>): Promise<Reply> {
+  const creds = await deps.credentials();
+  let res: Response;
+  try {
+    res = await (deps.fetch ?? fetch)(`${creds.url}${req.path}`, {
+      method: req.method,
+      headers: {
+        Accept: REGISTRY_CONTENT_TYPE,
+        'Content-Type': REGISTRY_CONTENT_TYPE,
+        Authorization: `Basic ${Buffer.from(`${creds.apiKey}:${creds.apiSecret}`).toString('base64')}`,
+      },
+      body: req.body === undefined ? undefined : JSON.stringify(req.body),
+      signal: AbortSignal.timeout(deps.timeoutMs),
+    });
+  } catch (err) {
+    throw unreachableError(err, req.call, creds.url, deps.timeoutMs);
+  }
+  return { ok: res.ok, status: res.status, json: await readJson(res) };
+}
+
+/** The body as JSON; a body that is not JSON (a proxy's error page) becomes the message. */
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
+}
+
+/** The registry's error fields, when the failed answer is a JSON object at all. */
+function errorBody(json: unknown): RegistryErrorBody {
+  return typeof json === 'object' && json !== null ? json : {};
 }

@@ -44,7 +44,10 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
   const rereads = counter('order_events_secret_rereads', 'Secrets read again after a refused login (rotation)');
   const batch = seconds('order_events_batch_send_duration', 'Time to hand one batch to the client');
   const commit = seconds('order_events_commit_duration', 'Time to commit a Kafka transaction');
-  const run = seconds('order_events_run_duration', 'Time from a slot transaction opening to its outcome');
+  const run = seconds(
+    'order_events_run_duration',
+    'Time from a run starting in the engine (schema and partition lookups included) to its outcome',
+  );
   return {
     produced: (n) => n > 0 && produced.add(n, tags),
     deadLettered: (n) => n > 0 && deadLettered.add(n, tags),

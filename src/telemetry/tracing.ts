@@ -1,4 +1,5 @@
-// OpenTelemetry traces, off unless the standard OTEL_* variables ask for them:
+// OpenTelemetry traces, off unless the standard OTEL_* variables ask for them (validated with
+// every other setting in src/config/):
 //   OTEL_TRACES_EXPORTER=otlp (or an OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) → OTLP over HTTP,
 //     protobuf by default, JSON with OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL=http/json;
 //   OTEL_TRACES_EXPORTER=console → spans printed to stdout; none / OTEL_SDK_DISABLED=true → off.
@@ -17,7 +18,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { ConfigError } from '../errors.ts';
+import type { Config } from '../config/index.ts';
 
 const SERVICE = 'order-events-producer';
 const tracer = () => trace.getTracer(SERVICE);
@@ -31,29 +32,18 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-function exporterFor(env: NodeJS.ProcessEnv): SpanExporter | undefined {
-  if (env['OTEL_SDK_DISABLED'] === 'true') return undefined;
-  const endpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-  const name = env['OTEL_TRACES_EXPORTER'] ?? (endpoint ? 'otlp' : 'none');
-  if (name === 'none') return undefined;
-  if (name === 'console') return new ConsoleSpanExporter();
-  if (name !== 'otlp') {
-    throw new ConfigError(`invalid configuration: OTEL_TRACES_EXPORTER: expected otlp, console or none, got "${name}"`);
-  }
-  const protocol = env['OTEL_EXPORTER_OTLP_TRACES_PROTOCOL'] ?? env['OTEL_EXPORTER_OTLP_PROTOCOL'] ?? 'http/protobuf';
-  if (protocol === 'http/json') return new OtlpJsonExporter();
-  if (protocol === 'http/protobuf') return new OtlpProtobufExporter();
-  throw new ConfigError(
-    `invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL: expected http/protobuf or http/json, got "${protocol}"`,
-  );
+function exporterFor(settings: Config['tracing']): SpanExporter | undefined {
+  if (settings.exporter === 'none') return undefined;
+  if (settings.exporter === 'console') return new ConsoleSpanExporter();
+  return settings.protocol === 'http/json' ? new OtlpJsonExporter() : new OtlpProtobufExporter();
 }
 
-/** Starts tracing when the environment asks for it; otherwise a no-op with the same shape. */
-export function startTracing(env: NodeJS.ProcessEnv = process.env): Tracing {
+/** Starts tracing when the settings ask for it; otherwise a no-op with the same shape. */
+export function startTracing(settings: Config['tracing']): Tracing {
   const resource = Resource.default()
     .merge(new Resource({ 'service.name': SERVICE }))
     .merge(envDetectorSync.detect());
-  const exporter = exporterFor(env);
+  const exporter = exporterFor(settings);
   if (!exporter) {
     return { enabled: false, resource, spanProcessor: new NoopSpanProcessor(), shutdown: async () => undefined };
   }

@@ -2,13 +2,16 @@
 // tutorial's retry policy (Prefect retries=3, retry_delay_seconds=5).
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { proxyActivities, proxyLocalActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import type { Limits, ProduceActivities, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
+import type { createActivities } from '../activities/index.ts';
+import type { Limits, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors.ts';
 import { eventCountOf } from './input.ts';
 
 /** Timeouts come from the worker's settings (10 min start-to-close, 1 min heartbeat by default). */
+type Activities = ReturnType<typeof createActivities>;
+
 const produceEventsActivity = (l: Limits) =>
-  proxyActivities<ProduceActivities>({
+  proxyActivities<Activities>({
     startToCloseTimeout: l.startToCloseTimeoutMs,
     heartbeatTimeout: l.heartbeatTimeoutMs,
     retry: {
@@ -20,7 +23,7 @@ const produceEventsActivity = (l: Limits) =>
     summary: 'produce order events to Kafka',
   }).produceEvents;
 
-const { limits } = proxyLocalActivities<ProduceActivities>({ startToCloseTimeout: '5s' });
+const { limits } = proxyLocalActivities<Activities>({ startToCloseTimeout: '5s' });
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAttributeType.KEYWORD);

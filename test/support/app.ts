@@ -1,9 +1,11 @@
 // Builds the real engine against the local stack with per-test topics, subjects and secrets.
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { createApp, type App } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
+import type { RunAttempt } from '../../src/dlq/envelope.ts';
+import { loadConfig, type Config } from '../../src/config/index.ts';
 import { ensureTopics, producerTopics } from '../../src/kafka/admin.ts';
 import { readTopic, type ReadRecord } from '../../src/kafka/read-topic.ts';
+import type { RunReport } from '../../src/run-ledger/index.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDecoder } from '../../src/schema/decoder.ts';
 import { activeKafkaClient } from './kafka-clients.ts';
@@ -52,6 +54,26 @@ export async function createTopicsFor(config: Config, partitions = config.kafka.
 
 export function testApp(config: Config, logger?: Logger): App {
   return createApp(config, { logger: logger ?? captureLogger().logger });
+}
+
+/**
+ * Produces `events` as one run of its own (a fresh by-hand origin) through the engine's real path:
+ * fenced, ledger-checked, one transaction. For tests that are about the events, not the identity.
+ */
+export async function produceOnce(
+  app: App,
+  events: unknown[],
+  run: RunAttempt & { attempt?: number } = { workflowId: uniqueName('wf-once'), runId: 'run-once' },
+): Promise<RunReport> {
+  const outcome = await app.engine.produceRun({
+    identity: { origin: { workflow: uniqueName('once') }, nominalTimeMs: Date.now() },
+    params: { eventCount: Math.max(1, events.length) },
+    events: () => events,
+    run: { ...run, attempt: run.attempt ?? 1 },
+    transactionTimeoutMs: 60_000,
+  });
+  if (outcome.status !== 'produced') throw new Error(`run ${outcome.key} was already produced`);
+  return outcome.report;
 }
 
 export interface DecodedRecord<T> extends ReadRecord {

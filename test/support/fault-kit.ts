@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { RunSummary } from '../../src/activities/types.ts';
 import type { App } from '../../src/app.ts';
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../../src/config/index.ts';
 import { createHighWatermarks } from '../../src/kafka/high-watermarks.ts';
 import type { OrderEvent } from '../../src/schema/order-event.ts';
 import { createTopicsFor, readDecoded, testApp, testConfig } from './app.ts';
@@ -50,8 +50,15 @@ export function createFaultKit(client: Client, tableFile: string) {
     const app = testApp(config);
     apps.push(app);
     const taskQueue = uniqueName('tq-fault');
-    const worker = async (env: Record<string, string> = {}) => {
-      const w = await startWorkerProcess(config, taskQueue, { ...FAST, ...extraEnv, ...env });
+    /** A worker process; with `fault`, test/support/fault-worker.ts injects it around the real engine. */
+    const worker = async (env: Record<string, string> = {}, fault?: 'pause-after-commit') => {
+      const entry = fault ? 'test/support/fault-worker.ts' : 'src/worker.ts';
+      const w = await startWorkerProcess(
+        config,
+        taskQueue,
+        { ...FAST, ...extraEnv, ...env, ...(fault ? { FAULT: fault } : {}) },
+        entry,
+      );
       workers.push(w);
       return w;
     };

@@ -3,7 +3,7 @@
 // narrows the set for a quick local loop; by default both run, and a librdkafka that is not
 // built fails its suites loudly (in a before hook), never skips them.
 import { after, before, describe } from 'node:test';
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../../src/config/index.ts';
 import { loadLibrdkafka } from '../../src/kafka/librdkafka/load.ts';
 
 export type KafkaClient = Config['kafka']['client'];

@@ -1,11 +1,11 @@
-// A real worker process (src/worker.ts as `npm run worker` runs it), for the fault suite: its pid
-// is ours to signal, its output ours to read.
+// A real worker process (src/worker.ts as `npm run worker` runs it, or test/support/fault-worker.ts
+// around it), for the fault suite: its pid is ours to signal, its output ours to read.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../../src/config/index.ts';
 import { envFor } from './app.ts';
 import { workflowBundle } from './worker.ts';
 
@@ -35,8 +35,10 @@ export async function startWorkerProcess(
   config: Config,
   taskQueue: string,
   env: Record<string, string> = {},
+  /** The program: the worker itself, or test support's fault worker around it. */
+  entry = 'src/worker.ts',
 ): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
     env: envFor(config, {
       TEMPORAL_TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'info',

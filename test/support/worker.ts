@@ -5,14 +5,14 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../../src/activities/index.ts';
 import { activityDeps, type App } from '../../src/app.ts';
-import type { Config } from '../../src/config.ts';
+import type { Config } from '../../src/config/index.ts';
 import { WORKFLOW_INTERCEPTOR_MODULES, tracingWorkerOptions } from '../../src/telemetry/temporal-tracing.ts';
 import { startTracing } from '../../src/telemetry/tracing.ts';
 import { quietTemporalRuntime } from './temporal-runtime.ts';
 import { temporalAddress, uniqueName } from './services.ts';
 
 /** In-process test workers do not trace (the tracing test runs a worker process); their bundle is the real one. */
-const noTracing = startTracing({});
+const noTracing = startTracing({ exporter: 'none', protocol: 'http/protobuf' });
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   quietTemporalRuntime();

@@ -2,12 +2,12 @@
 // with the coordinator (InitProducerId), which bumps the epoch: the broker aborts whatever an
 // earlier producer with that id left open and refuses its later writes and commits. Only then
 // does the caller's work run. The producer is closed after the commit or abort.
-import { CompressionTypes, Partitioners, type Kafka, type Transaction } from 'kafkajs';
-import type { Config } from '../../config.ts';
+import { CompressionTypes, Partitioners, type Kafka, type Producer, type Transaction } from 'kafkajs';
+import type { Config } from '../../config/index.ts';
 import { TransientError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { withTimeout } from '../../timeout.ts';
-import { toProducerError } from '../errors.ts';
+import { producerErrorFromKafkajs } from '../errors.ts';
 import {
   stallBoundMs,
   type BackendTransaction,
@@ -22,6 +22,9 @@ const COMPRESSION = {
   none: CompressionTypes.None,
 } as const;
 
+/** A kafkajs call bounded in time (KAFKA_SEND_TIMEOUT_MS unless told), its error mapped onto ours. */
+type BoundedCall = <T>(call: Promise<T>, what: string, timeoutMs?: number) => Promise<T>;
+
 /** Opens the producer and its transaction (the fence). Closes the producer again if that fails. */
 export async function openTransaction(
   kafka: Kafka,
@@ -29,7 +32,28 @@ export async function openTransaction(
   options: TransactionOptions,
   logger: Logger,
 ): Promise<BackendTransaction> {
-  const producer = kafka.producer({
+  const producer = transactionalProducer(kafka, options);
+  const { bounded, pending } = boundedCalls(config);
+  const close = () => closeProducer(producer, pending);
+
+  let tx: Transaction;
+  try {
+    await bounded(producer.connect(), 'connecting the transactional producer');
+    tx = await bounded(producer.transaction(), `registering transactional id ${options.transactionalId}`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  logger.debug('kafka transaction open', { transactionalId: options.transactionalId });
+  return {
+    ...sender(tx, config, bounded),
+    ...commitAndAbort(tx, bounded, stallBoundMs(config, options)),
+    close,
+  };
+}
+
+function transactionalProducer(kafka: Kafka, options: TransactionOptions): Producer {
+  return kafka.producer({
     // Transactional sends are idempotent in kafkajs whatever this says; false skips a second,
     // non-transactional InitProducerId at connect.
     idempotent: false,
@@ -48,40 +72,41 @@ export async function openTransaction(
     // kafkajs makes AddPartitionsToTxn and EndTxn retry, as the Java client does).
     retry: { retries: 0 },
   });
+}
+
+/** Bounds a producer's kafkajs calls, keeping those still running for `closeProducer`. */
+function boundedCalls(config: Config['kafka']): { bounded: BoundedCall; pending: Set<Promise<unknown>> } {
   /** kafkajs calls still running, including ones a timeout gave up on (kafkajs keeps retrying). */
   const pending = new Set<Promise<unknown>>();
-  const bounded = <T>(call: Promise<T>, what: string, timeoutMs = config.sendTimeoutMs): Promise<T> => {
+  const bounded: BoundedCall = <T>(call: Promise<T>, what: string, timeoutMs = config.sendTimeoutMs) => {
     pending.add(call);
     const settled = () => pending.delete(call);
     call.then(settled, settled);
     return withTimeout(call, timeoutMs, what).catch((err: unknown) => {
-      throw toProducerError(err, what);
+      throw producerErrorFromKafkajs(err, what);
     });
   };
-  // Closing also stops kafkajs's own retries of this producer's requests (our patch of kafkajs):
-  // a registration retried after we gave up would fence the attempt that replaced this one.
-  const close = async () => {
-    const disconnect = () => producer.disconnect().catch(() => undefined);
-    await disconnect();
-    // A call kafkajs is still retrying reconnects on its own; close again once it settles, so no
-    // socket of this producer outlives it (and the process can exit).
-    for (const call of pending) void call.then(disconnect, disconnect);
-  };
+  return { bounded, pending };
+}
 
-  let tx: Transaction;
-  try {
-    await bounded(producer.connect(), 'connecting the transactional producer');
-    tx = await bounded(producer.transaction(), `registering transactional id ${options.transactionalId}`);
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  logger.debug('kafka transaction open', { transactionalId: options.transactionalId });
-  // Commit and abort retry on the coordinator's retriable answers (a move, a load, a lost answer:
-  // our patch of kafkajs, patches/), bounded as librdkafka's are.
-  const endBoundMs = stallBoundMs(config, options);
+// Closing also stops kafkajs's own retries of this producer's requests (our patch of kafkajs):
+// a registration retried after we gave up would fence the attempt that replaced this one.
+async function closeProducer(producer: Producer, pending: ReadonlySet<Promise<unknown>>): Promise<void> {
+  const disconnect = () => producer.disconnect().catch(() => undefined);
+  await disconnect();
+  // A call kafkajs is still retrying reconnects on its own; close again once it settles, so no
+  // socket of this producer outlives it (and the process can exit).
+  for (const call of pending) void call.then(disconnect, disconnect);
+}
+
+// Commit and abort retry on the coordinator's retriable answers (a move, a load, a lost answer:
+// our patch of kafkajs, patches/), bounded as librdkafka's are.
+function commitAndAbort(
+  tx: Transaction,
+  bounded: BoundedCall,
+  endBoundMs: number,
+): Pick<BackendTransaction, 'commit' | 'abort'> {
   return {
-    ...sender(tx, config, bounded),
     async commit() {
       try {
         await bounded(tx.commit(), 'committing the Kafka transaction', endBoundMs);
@@ -94,15 +119,10 @@ export async function openTransaction(
     async abort() {
       await bounded(tx.abort(), 'aborting the Kafka transaction', endBoundMs);
     },
-    close,
   };
 }
 
-function sender(
-  tx: Transaction,
-  config: Config['kafka'],
-  bounded: <T>(call: Promise<T>, what: string) => Promise<T>,
-): ProducerTransaction {
+function sender(tx: Transaction, config: Config['kafka'], bounded: BoundedCall): ProducerTransaction {
   return {
     async send(batches: TopicBatch[]) {
       const meta = await bounded(

@@ -35,7 +35,11 @@ export function isAuthenticationFailure(rd: Pick<RdKafkaModule, 'CODES'>, err: R
 }
 
 /** Maps a librdkafka error onto ours, naming what we were doing. */
-export function toRdProducerError(rd: Pick<RdKafkaModule, 'CODES'>, err: unknown, what: string): ProducerError {
+export function producerErrorFromLibrdkafka(
+  rd: Pick<RdKafkaModule, 'CODES'>,
+  err: unknown,
+  what: string,
+): ProducerError {
   if (err instanceof ProducerError) return err;
   const e = (err ?? {}) as RdError;
   const code = e.code ?? 0;

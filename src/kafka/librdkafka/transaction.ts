@@ -15,26 +15,22 @@ import type {
   ProducerGlobalConfig,
   ProducerTopicConfig,
 } from '@confluentinc/kafka-javascript';
-import type { Config } from '../../config.ts';
-import { AuthenticationError, OperationTimeoutError, TransientError } from '../../errors.ts';
+import type { Config } from '../../config/index.ts';
 import type { Logger } from '../../logger.ts';
 import type { KafkaCredentials } from '../../secrets.ts';
 import { withTimeout } from '../../timeout.ts';
-import {
-  stallBoundMs,
-  type BackendTransaction,
-  type CommitResult,
-  type PartitionAck,
-  type ProducerTransaction,
-  type TopicBatch,
-  type TransactionOptions,
-} from '../backend.ts';
-import { isAuthenticationFailure, toRdProducerError, type RdError } from './errors.ts';
+import { stallBoundMs, type BackendTransaction, type CommitResult, type TransactionOptions } from '../backend.ts';
+import type { RdError } from './errors.ts';
 import type { RdKafkaModule } from './load.ts';
+import { describeFailure, watchProducerEvents } from './producer-events.ts';
+import { sender } from './sender.ts';
 
 /** Records librdkafka holds before a send waits for room (bounds memory on a large run). */
 const QUEUE_MAX_MESSAGES = 100_000;
-/** librdkafka settings equal in meaning to the kafkajs backend's (see README "producer settings"). */
+/**
+ * librdkafka settings equal in meaning to the kafkajs backend's (see docs/producer-backends.md,
+ * "The librdkafka settings").
+ */
 export function librdkafkaSettings(
   config: Config['kafka'],
   creds: KafkaCredentials,
@@ -83,6 +79,13 @@ export function librdkafkaSettings(
   return { global, topic };
 }
 
+/** A librdkafka call with a callback, bounded (librdkafka's own timeout plus a margin). */
+export type LibrdkafkaCall = (
+  what: string,
+  timeoutMs: number,
+  start: (done: (err?: LibrdKafkaError | null) => void) => void,
+) => Promise<void>;
+
 /** Opens the producer and its transaction (the fence). Closes the producer again if that fails. */
 export async function openTransaction(
   rd: RdKafkaModule,
@@ -95,104 +98,31 @@ export async function openTransaction(
 ): Promise<BackendTransaction> {
   const settings = librdkafkaSettings(config, creds, options);
   const producer = new rd.Producer(settings.global, settings.topic);
-  /** The first record librdkafka reported failed: the transaction cannot commit. */
-  let recordFailure: LibrdKafkaError | undefined;
-  /**
-   * librdkafka said a login was refused while the producer was opening (its error events carry a
-   * message, not the code). Only then does it name the failure: once the transaction is open, a
-   * refused login (a new leader's connection after a rotation) stalls records, the try fails
-   * retryably, and the next producer's refused login re-reads the secret (producer.ts).
-   */
-  let authFailed = false;
-  let opened = false;
-  /** librdkafka's latest complaint, from its log (a refused login, a failed TLS handshake, a refused connection). */
-  let lastProblem: string | undefined;
-  producer.on('delivery-report', (err) => {
-    if (err) recordFailure ??= err;
-  });
-  producer.on('event.error', (err) => {
-    if (!opened && (isAuthenticationFailure(rd, err) || /authentication failure/i.test(err.message))) authFailed = true;
-    lastProblem ??= err.message;
-    // librdkafka retries these itself (a broker down, a connection reset); a failed call says so.
-    logger.debug('librdkafka error event', { code: err.code, error: err.message });
-  });
-  producer.on('event.log', (log: { severity?: number; fac?: string; message?: string }) => {
-    // Severity 3 and 4 (error, warning) say why a connection failed; drop librdkafka's thread tag.
-    if ((log.severity ?? 7) <= 4 && log.message) lastProblem = log.message.replace(/^\[thrd:[^\]]*\]: /, '');
-    logger.debug(`librdkafka: ${log.message}`, { facility: log.fac, severity: log.severity });
-  });
+  const events = watchProducerEvents(rd, producer, logger);
+  const fail = (err: unknown, what: string): Error => describeFailure(rd, events, err, what);
+  const call = boundedCall(fail);
+  const close = () => closeProducer(producer, config);
 
-  const fail = (err: unknown, what: string): Error => {
-    // A refused SASL login shows up as an event while the call itself just fails to connect.
-    if (authFailed) {
-      return new AuthenticationError(
-        `Kafka refused the credentials from the Kafka secret while ${what}: ${lastProblem ?? 'authentication failure'}`,
-      );
-    }
-    const mapped = err instanceof OperationTimeoutError ? err : toRdProducerError(rd, err, what);
-    // "broker transport failure" says little; librdkafka's last event says why (refused, TLS, ...).
-    const why = lastProblem;
-    const message = `${mapped.message}; librdkafka reports: ${why}`;
-    if (why && !mapped.message.includes(why)) {
-      if (mapped.constructor === OperationTimeoutError) return new OperationTimeoutError(message, { cause: err });
-      if (mapped.constructor === TransientError) return new TransientError(message, { cause: err });
-    }
-    return mapped;
-  };
-  /** A librdkafka call with a callback, bounded (librdkafka's own timeout plus a margin). */
-  const call = async (
-    what: string,
-    timeoutMs: number,
-    start: (done: (err?: LibrdKafkaError | null) => void) => void,
-  ) => {
-    try {
-      await withTimeout(
-        new Promise<void>((resolve, reject) => start((err) => (err ? reject(fail(err, what)) : resolve()))),
-        timeoutMs + 1_000,
-        what,
-      );
-    } catch (err) {
-      throw fail(err, what);
-    }
-  };
-  const close = () =>
-    withTimeout(
-      new Promise<void>((resolve) => producer.disconnect(config.connectionTimeoutMs, () => resolve())),
-      config.connectionTimeoutMs + 1_000,
-      'closing the librdkafka producer',
-    ).catch(() => undefined);
-
-  const connectTimeoutMs = config.connectionTimeoutMs + config.requestTimeoutMs;
-  // Serve librdkafka's events (and so see a refused login or a failed TLS handshake) from the moment
-  // the client exists: connect() creates it, then asks for metadata through this method.
-  const getMetadata = producer.getMetadata.bind(producer);
-  producer.getMetadata = (metadataOptions, cb) => {
-    producer.setPollInBackground(true);
-    getMetadata(metadataOptions, cb);
-  };
+  pollEventsFromConnect(producer);
   try {
-    await call('connecting the transactional producer', connectTimeoutMs, (done) =>
-      producer.connect({ topic: config.topic, timeout: connectTimeoutMs }, (err) => done(err)),
-    );
-    await call(`registering transactional id ${options.transactionalId}`, config.sendTimeoutMs, (done) =>
-      producer.initTransactions(config.sendTimeoutMs, done),
-    );
-    await call('beginning the Kafka transaction', config.requestTimeoutMs, (done) => producer.beginTransaction(done));
+    await connectAndBegin(producer, config, options, call);
   } catch (err) {
     await close();
     throw err;
   }
-  opened = true;
+  events.opened = true;
   logger.debug('kafka transaction open', { transactionalId: options.transactionalId, client: 'librdkafka' });
 
   const throwIfRecordFailed = (what: string) => {
-    if (recordFailure) throw fail(recordFailure, what);
+    if (events.recordFailure) throw fail(events.recordFailure, what);
   };
   const stallMs = stallBoundMs(config, options);
   return {
-    ...sender(rd, producer, stallMs, throwIfRecordFailed, fail),
+    ...sender(rd, { producer, stallMs, throwIfRecordFailed, fail }),
     commit: () =>
-      commitTransaction(producer, stallMs, call, () => (recordFailure ? fail(recordFailure, 'committing') : undefined)),
+      commitTransaction(producer, stallMs, call, () =>
+        events.recordFailure ? fail(events.recordFailure, 'committing') : undefined,
+      ),
     abort: () =>
       call('aborting the Kafka transaction', config.sendTimeoutMs, (done) =>
         producer.abortTransaction(config.sendTimeoutMs, done),
@@ -204,6 +134,60 @@ export async function openTransaction(
   };
 }
 
+/** Runs librdkafka calls bounded in time, their failures named by `fail`. */
+function boundedCall(fail: (err: unknown, what: string) => Error): LibrdkafkaCall {
+  return async (what, timeoutMs, start) => {
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => start((err) => (err ? reject(fail(err, what)) : resolve()))),
+        timeoutMs + 1_000,
+        what,
+      );
+    } catch (err) {
+      throw fail(err, what);
+    }
+  };
+}
+
+/** Closes the producer, bounded; a close that fails or stalls is given up on silently. */
+function closeProducer(producer: Producer, config: Config['kafka']): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve) => producer.disconnect(config.connectionTimeoutMs, () => resolve())),
+    config.connectionTimeoutMs + 1_000,
+    'closing the librdkafka producer',
+  ).catch(() => undefined);
+}
+
+/**
+ * Serves librdkafka's events (and so sees a refused login or a failed TLS handshake) from the
+ * moment the client exists: connect() creates it, then asks for metadata through getMetadata,
+ * which this wraps.
+ */
+function pollEventsFromConnect(producer: Producer): void {
+  const getMetadata = producer.getMetadata.bind(producer);
+  producer.getMetadata = (metadataOptions, cb) => {
+    producer.setPollInBackground(true);
+    getMetadata(metadataOptions, cb);
+  };
+}
+
+/** Connects, registers the transactional id (InitProducerId: the fence) and begins the transaction. */
+async function connectAndBegin(
+  producer: Producer,
+  config: Config['kafka'],
+  options: TransactionOptions,
+  call: LibrdkafkaCall,
+): Promise<void> {
+  const connectTimeoutMs = config.connectionTimeoutMs + config.requestTimeoutMs;
+  await call('connecting the transactional producer', connectTimeoutMs, (done) =>
+    producer.connect({ topic: config.topic, timeout: connectTimeoutMs }, (err) => done(err)),
+  );
+  await call(`registering transactional id ${options.transactionalId}`, config.sendTimeoutMs, (done) =>
+    producer.initTransactions(config.sendTimeoutMs, done),
+  );
+  await call('beginning the Kafka transaction', config.requestTimeoutMs, (done) => producer.beginTransaction(done));
+}
+
 /**
  * librdkafka's commit, handled as its documentation says: an error marked retriable (a timeout:
  * the commit may still be running) means call commit again, which resumes it; one that requires
@@ -213,11 +197,7 @@ export async function openTransaction(
 export async function commitTransaction(
   producer: Pick<Producer, 'commitTransaction'>,
   boundMs: number,
-  call: (
-    what: string,
-    timeoutMs: number,
-    start: (done: (err?: LibrdKafkaError | null) => void) => void,
-  ) => Promise<void>,
+  call: LibrdkafkaCall,
   recordFailure: () => Error | undefined,
 ): Promise<CommitResult> {
   const deadline = Date.now() + boundMs;
@@ -236,78 +216,4 @@ export async function commitTransaction(
       // Retriable: the commit is still in progress or may be resumed; ask again.
     }
   }
-}
-
-function sender(
-  rd: RdKafkaModule,
-  producer: Producer,
-  stallMs: number,
-  throwIfRecordFailed: (what: string) => void,
-  fail: (err: unknown, what: string) => Error,
-): ProducerTransaction {
-  const QUEUE_FULL = rd.CODES.ERRORS.ERR__QUEUE_FULL;
-  /** librdkafka takes headers as a list of one-entry objects; a run's records share one. */
-  let lastHeaders: Record<string, string> | undefined;
-  let lastList: { [key: string]: string }[] | undefined;
-  const headerList = (h: Record<string, string> | undefined) => {
-    if (h === undefined) return undefined;
-    if (h !== lastHeaders) {
-      lastHeaders = h;
-      lastList = Object.entries(h).map(([k, v]) => ({ [k]: v }));
-    }
-    return lastList;
-  };
-  const send1 = (topic: string, m: TopicBatch['messages'][number]): void => {
-    producer.produce(
-      topic,
-      m.partition,
-      m.value,
-      m.key,
-      m.timestamp === undefined ? null : Number(m.timestamp),
-      undefined,
-      headerList(m.headers),
-    );
-  };
-  /** Hands one record to librdkafka, waiting (bounded) while its queue is full. */
-  const produce = async (topic: string, m: TopicBatch['messages'][number], deadline: number) => {
-    for (;;) {
-      try {
-        send1(topic, m);
-        return;
-      } catch (err) {
-        if ((err as LibrdKafkaError).code !== QUEUE_FULL) throw fail(err, `sending to ${topic}`);
-        throwIfRecordFailed(`sending to ${topic}`);
-        if (Date.now() > deadline) {
-          throw new OperationTimeoutError(
-            `sending to ${topic}: librdkafka's queue stayed full for ${stallMs} ms (the broker is not taking records)`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    }
-  };
-  return {
-    async send(batches) {
-      throwIfRecordFailed('sending records');
-      const deadline = Date.now() + stallMs;
-      const acks: PartitionAck[] = [];
-      for (const { topic, messages } of batches) {
-        const seen: boolean[] = [];
-        for (const m of messages) {
-          try {
-            send1(topic, m);
-          } catch {
-            await produce(topic, m, deadline);
-          }
-          if (!seen[m.partition]) {
-            seen[m.partition] = true;
-            acks.push({ topic, partition: m.partition, baseOffset: null });
-          }
-        }
-      }
-      // Queueing never waits on I/O: yield once per batch so timers (heartbeats) keep firing.
-      await new Promise((resolve) => setImmediate(resolve));
-      return acks;
-    },
-  };
 }
