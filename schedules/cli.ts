@@ -12,6 +12,7 @@ import { msToNumber } from '@temporalio/common/lib/time.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../src/config/index.ts';
 import { createApp } from '../src/app.ts';
+import { positiveInt } from '../src/cli/options.ts';
 import { errorMessage } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { withTimeout } from '../src/timeout.ts';
@@ -131,7 +132,7 @@ program
   .command('trigger')
   .description("start one run now, under the schedule's overlap policy (SKIP)")
   .option('--wait', 'wait for the run to finish and print its summary')
-  .option('--timeout <seconds>', 'how long --wait waits', (v) => Number.parseInt(v, 10), 120)
+  .option('--timeout <seconds>', 'how long --wait waits', positiveInt(), 120)
   .action((opts: { wait?: boolean; timeout: number }) =>
     withClient(async (client, scheduleId) => {
       const handle = client.schedule.getHandle(scheduleId);
@@ -173,7 +174,7 @@ program
     checked((v) => parseInstant('--to', v)),
   )
   .option('--wait', 'wait for every run and print its summary')
-  .option('--timeout <seconds>', 'how long --wait waits for all runs', (v) => Number.parseInt(v, 10), 600)
+  .option('--timeout <seconds>', 'how long --wait waits for all runs', positiveInt(), 600)
   .action((opts: { from: Date; to: Date; wait?: boolean; timeout: number }) =>
     withClient(async (client, scheduleId) => {
       const retention = await ledgerRetention();

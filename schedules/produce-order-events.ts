@@ -1,12 +1,16 @@
 // The schedule as code: by default every 5 minutes in UTC, start produceOrderEventsWorkflow with
 // 10 events. The cadence (cron, time zone, jitter) is also kept in the action's memo, so
 // `describe` and `backfill` read back what `apply` wrote (the server echoes cron as calendars).
-import { ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
-import type { ProduceOrderEventsInput } from '../src/activities/types.ts';
+import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import { produceOrderEventsWorkflow } from '../src/workflows/index.ts';
 import { DEFAULT_CRON, DEFAULT_TIMEZONE } from './spec.ts';
 
 export const SCHEDULE_ID = 'produce-order-events';
-const WORKFLOW_TYPE = 'produceOrderEventsWorkflow';
+
+/** The schedule's action starts this workflow function: its arguments are type-checked against it. */
+export type ProduceOrderEventsSchedule = ScheduleOptions<
+  ScheduleOptionsStartWorkflowAction<typeof produceOrderEventsWorkflow>
+>;
 
 export interface ScheduleSettings {
   scheduleId?: string;
@@ -28,8 +32,7 @@ export interface Cadence {
   jitterMs: number;
 }
 
-export function produceOrderEventsSchedule(s: ScheduleSettings): ScheduleOptions {
-  const args: [ProduceOrderEventsInput] = [{ eventCount: s.eventCount ?? 10 }];
+export function produceOrderEventsSchedule(s: ScheduleSettings): ProduceOrderEventsSchedule {
   const scheduleId = s.scheduleId ?? SCHEDULE_ID;
   const cadence: Cadence = {
     cron: s.cron ?? DEFAULT_CRON,
@@ -45,9 +48,9 @@ export function produceOrderEventsSchedule(s: ScheduleSettings): ScheduleOptions
     },
     action: {
       type: 'startWorkflow',
-      workflowType: WORKFLOW_TYPE,
+      workflowType: produceOrderEventsWorkflow,
       taskQueue: s.taskQueue,
-      args,
+      args: [{ eventCount: s.eventCount ?? 10 }],
       // Temporal appends the nominal time, so each firing has its own stable workflow id.
       workflowId: scheduleId,
       staticSummary: `Scheduled run of ${scheduleId}`,

@@ -107,7 +107,27 @@ export function errorMessage(err: unknown): string {
   return redactUrls(err instanceof Error ? err.message : String(err));
 }
 
-/** Replaces the user-info of every URL in `text` (`https://user:pass@host` → `https://***@host`). */
+/** A URL scheme and its `//` (`https://`, `sasl+ssl://`). */
+const URL_SCHEME = '[a-z][a-z0-9+.-]*://';
+/**
+ * One character of a URL's text after the scheme: anything but what cannot be in a URL and ends one in
+ * a message (white space, `"`, `<`, `>`, `` ` ``), and not the `,` or `;` before a second URL in a list.
+ */
+const URL_CHAR = `(?![,;]${URL_SCHEME})[^\\s"<>\`]`;
+/**
+ * A scheme (starting where a run of scheme characters starts, so a long `a.b.c` costs one try, not
+ * one per letter), then the rest of the URL, all of it: the callback finds the user-info's end.
+ */
+const URL_TEXT = new RegExp(`(?<![a-z0-9+.-])([a-z0-9+.-]*://)((?:${URL_CHAR})*)`, 'gi');
+
+/**
+ * Replaces the user-info of every URL in `text` (`https://user:pass@host` → `https://***@host`). The
+ * user-info ends at the LAST `@` in the URL, since a password may hold `/`, `@`, `:` or `%40`; a URL
+ * whose path holds an `@` loses the text before it too (printing less is the safe way to be wrong).
+ */
 export function redactUrls(text: string): string {
-  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***@');
+  return text.replace(URL_TEXT, (url, scheme: string, rest: string) => {
+    const at = rest.lastIndexOf('@');
+    return at < 0 ? url : `${scheme}***${rest.slice(at)}`;
+  });
 }

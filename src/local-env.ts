@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** Settings that say where the services are and who we are there: one set in the environment means "not local". */
-export const CONNECTION_SETTINGS = [
+const CONNECTION_SETTINGS = [
   'TEMPORAL_ADDRESS',
   'TEMPORAL_NAMESPACE',
   'TEMPORAL_TLS_CERT_FILE',

@@ -3,7 +3,7 @@
 import { redactUrls } from './errors.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogMeta = Record<string, unknown>;
+type LogMeta = Record<string, unknown>;
 
 export interface Logger {
   debug(message: string, meta?: LogMeta): void;

@@ -8,9 +8,15 @@ extra="${2:-}"
 [ -f "$dir/broker.p12" ] && exit 0
 mkdir -p "$dir"
 cd "$dir"
-openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=order-events local CA" \
-  -keyout ca.key -out ca.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+# The private keys are created mode 0600 whatever the caller's umask (no moment when they are
+# readable by others; a key left by an interrupted run is removed, as rewriting keeps its mode).
+(
+  umask 077
+  rm -f ca.key broker.key
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=order-events local CA" \
+    -keyout ca.key -out ca.pem 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+)
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost%s\nextendedKeyUsage=serverAuth\n' "${extra:+,$extra}" >broker.ext
 openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
   -extfile broker.ext -out broker.pem 2>/dev/null

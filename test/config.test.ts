@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
 import { ConfigError } from '../src/errors.ts';
 import { temporalTls } from '../src/temporal-connection.ts';
@@ -160,4 +160,27 @@ test('batch sizes have upper bounds that keep the event loop (and so the heartbe
     () => loadConfig({ KAFKA_BATCH_MAX_BYTES: '1073741824' }),
     /KAFKA_BATCH_MAX_BYTES: expected an integer <= 16777216/,
   );
+});
+
+describe('timeouts', () => {
+  test('every bound inside an attempt must be under half the heartbeat timeout', () => {
+    assert.throws(
+      () => loadConfig({ ACTIVITY_HEARTBEAT_TIMEOUT_MS: '10000', KAFKA_SEND_TIMEOUT_MS: '8000' }),
+      (e: Error) =>
+        e instanceof ConfigError &&
+        /KAFKA_SEND_TIMEOUT_MS: 8000 ms is above half of ACTIVITY_HEARTBEAT_TIMEOUT_MS \(5000 ms\)/.test(e.message),
+    );
+  });
+  test('an attempt must fit in one Kafka transaction', () => {
+    assert.throws(
+      () => loadConfig({ ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: '1200000' }),
+      /ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: 1200000 ms does not fit in one Kafka transaction/,
+    );
+  });
+  test('no time setting may exceed what a Node timer can wait (2^31-1 ms)', () => {
+    assert.throws(
+      () => loadConfig({ SECRETS_CACHE_TTL_MS: '3000000000' }),
+      /SECRETS_CACHE_TTL_MS: expected an integer <= 2147483647/,
+    );
+  });
 });

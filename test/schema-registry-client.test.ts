@@ -261,3 +261,55 @@ describe('registry secret: plain http only to this machine', () => {
     }
   });
 });
+
+describe('registry client with a fake HTTP server', () => {
+  const creds = (secret: string) => async () => ({ url: 'http://registry.test', apiKey: 'key', apiSecret: secret });
+
+  test('401 re-reads the secret once and retries with the new credentials (rotation)', async () => {
+    let secret = 'old';
+    let invalidations = 0;
+    const seen: string[] = [];
+    const client = createRegistryClient({
+      credentials: () => creds(secret)(),
+      invalidateCredentials: () => {
+        invalidations++;
+        secret = 'new';
+      },
+      timeoutMs: 1000,
+      fetch: async (_url, init) => {
+        const auth = (init?.headers as Record<string, string>)['Authorization']!;
+        seen.push(Buffer.from(auth.slice(6), 'base64').toString());
+        return auth.endsWith(Buffer.from('key:new').toString('base64'))
+          ? new Response('{"id":7}', { status: 200 })
+          : new Response('{"error_code":401,"message":"Unauthorized"}', { status: 401 });
+      },
+    });
+    assert.equal(await client.register('s', '{}'), 7);
+    assert.deepEqual(seen, ['key:old', 'key:new']);
+    assert.equal(invalidations, 1);
+  });
+
+  test('401 after the re-read is a non-retryable AuthenticationError', async () => {
+    const client = createRegistryClient({
+      credentials: creds('bad'),
+      invalidateCredentials: () => undefined,
+      timeoutMs: 1000,
+      fetch: async () => new Response('{"error_code":401}', { status: 401 }),
+    });
+    await assert.rejects(client.register('s', '{}'), (err: Error) => {
+      assert.ok(err instanceof AuthenticationError);
+      assert.ok(!err.message.includes('bad'));
+      return true;
+    });
+  });
+
+  test('a 5xx is retryable', async () => {
+    const client = createRegistryClient({
+      credentials: creds('x'),
+      invalidateCredentials: () => undefined,
+      timeoutMs: 1000,
+      fetch: async () => new Response('{"message":"boom"}', { status: 503 }),
+    });
+    await assert.rejects(client.lookup('s', '{}'), TransientError);
+  });
+});

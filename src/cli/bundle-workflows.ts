@@ -3,13 +3,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOW_INTERCEPTOR_MODULES } from '../telemetry/temporal-tracing.ts';
 
 const out = process.argv[2] ?? 'dist/workflows.bundle.js';
 const { code } = await bundleWorkflowCode({
   workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
   workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES,
+  // Warnings and errors only: webpack's module listing is noise; the line below says what was built.
+  logger: new DefaultLogger('WARN'),
 });
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, code);

@@ -4,6 +4,7 @@ import type { DeadLetter } from '../dlq/envelope.ts';
 import { kafkaFor } from '../kafka/client.ts';
 import { readTopic } from '../kafka/read-topic.ts';
 import { createDecoder } from '../schema/decoder.ts';
+import { positiveInt } from './options.ts';
 import { runCommand } from './run-command.ts';
 
 const program = new Command('dlq').description('Inspect the dead-letter topic');
@@ -12,7 +13,7 @@ program
   .command('list')
   .description('print every dead-lettered event with its error')
   .option('--json', 'one JSON object per line')
-  .option('--limit <n>', 'show only the newest n', (v) => Number.parseInt(v, 10))
+  .option('--limit <n>', 'show only the newest n', positiveInt())
   .action((opts: { json?: boolean; limit?: number }) =>
     runCommand(async (app) => {
       const topic = app.config.kafka.dlqTopic;

@@ -6,13 +6,13 @@ import { kafkaFor } from '../kafka/client.ts';
 import { readTopic } from '../kafka/read-topic.ts';
 import type { OrderEvent } from '../schema/order-event.ts';
 import { createDecoder } from '../schema/decoder.ts';
+import { positiveInt } from './options.ts';
 import { runCommand } from './run-command.ts';
 
-const int = (v: string) => Number.parseInt(v, 10);
 const program = new Command('verify')
   .description('Read the order-events topic back and print the newest events')
-  .option('--minutes <n>', 'only events with a Kafka timestamp in the last n minutes', int, 5)
-  .option('--limit <n>', 'rows to print', int, 20);
+  .option('--minutes <n>', 'only events with a Kafka timestamp in the last n minutes', positiveInt(), 5)
+  .option('--limit <n>', 'rows to print', positiveInt(), 20);
 
 program.action((opts: { minutes: number; limit: number }) =>
   runCommand(async (app) => {

@@ -4,9 +4,9 @@
 import type { LocalStackEnv } from '../local-env.ts';
 import type { Config } from './index.ts';
 
-export type SettingSource = 'environment' | 'local stack file' | 'default';
+type SettingSource = 'environment' | 'local stack file' | 'default';
 
-export function settingSource(name: string, env: NodeJS.ProcessEnv, local: LocalStackEnv): SettingSource {
+function settingSource(name: string, env: NodeJS.ProcessEnv, local: LocalStackEnv): SettingSource {
   if (local.applied && local.filled.includes(name)) return 'local stack file';
   return env[name] !== undefined && env[name] !== '' ? 'environment' : 'default';
 }

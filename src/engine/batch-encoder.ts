@@ -29,7 +29,7 @@ export interface EncodeContext {
   headers?: Record<string, string>;
 }
 
-export interface BatchEncoderDeps {
+interface BatchEncoderDeps {
   config: { topic: string; dlqTopic: string; maxMessageBytes: number };
   orderEventSchema: LoadedSchema;
   deadLetterSchema: LoadedSchema;

@@ -50,7 +50,7 @@ export interface RunRequest {
 }
 
 /** Whether this call produced the run or found it already produced. */
-export type RunDecision =
+type RunDecision =
   { status: 'produced'; report: RunReport } | { status: 'already-produced'; record: LedgerRecord | LegacyLedgerRecord };
 
 /** A run's outcome, with the run's ledger key and order ids (from its record when already produced). */
@@ -61,7 +61,7 @@ export interface Engine {
   produceRun(request: RunRequest): Promise<RunOutcome>;
 }
 
-export interface EngineDeps {
+interface EngineDeps {
   config: Pick<
     Config['kafka'],
     'topic' | 'dlqTopic' | 'runsTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes'

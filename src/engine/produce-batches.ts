@@ -6,13 +6,13 @@ import type { RunReport } from '../run-ledger/index.ts';
 import { emptyBatch, type Batch, type BatchEncoder, type EncodeContext } from './batch-encoder.ts';
 import type { RunReportBuilder } from './run-report.ts';
 
-export interface ProduceBatchesDeps {
+interface ProduceBatchesDeps {
   config: { topic: string; dlqTopic: string; batchMaxMessages: number; batchMaxBytes: number };
   encode: BatchEncoder;
   metrics: ProducerMetrics;
 }
 
-export interface ProduceBatchesRequest {
+interface ProduceBatchesRequest {
   events: Iterable<unknown> | AsyncIterable<unknown>;
   context: EncodeContext;
   report: RunReportBuilder;

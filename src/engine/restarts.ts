@@ -3,7 +3,7 @@
 import { LedgerUnavailableError, ProducerFencedError, TransientError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
-export interface RestartPolicy {
+interface RestartPolicy {
   /** How many times the transaction may be restarted before the attempt fails. */
   restarts: number;
   logger: Logger;

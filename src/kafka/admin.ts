@@ -9,7 +9,7 @@ import { producerErrorFromKafkajs } from './errors.ts';
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
-export interface TopicSpec {
+interface TopicSpec {
   topic: string;
   partitions: number;
   replicationFactor: number;
@@ -18,7 +18,7 @@ export interface TopicSpec {
   keepsPartitions?: boolean;
 }
 
-export interface EnsuredTopic extends TopicSpec {
+interface EnsuredTopic extends TopicSpec {
   created: boolean;
   /** Set when the topic existed with another partition count than asked for. */
   actualPartitions?: number;

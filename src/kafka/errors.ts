@@ -50,7 +50,7 @@ const NEWER_CODES: Record<number, string> = { 89: 'THROTTLING_QUOTA_EXCEEDED', 9
 const NEWER_RETRIABLE = new Set(['THROTTLING_QUOTA_EXCEEDED']);
 
 /** A client's error in the vocabulary both backends share: the Kafka protocol error name (as kafkajs spells it). */
-export interface KafkaFailure {
+interface KafkaFailure {
   /** The protocol (or client) error name, e.g. PRODUCER_FENCED, or undefined when there is none. */
   type: string | undefined;
   /** The client said retrying cannot help (undefined: the client does not say). */

@@ -4,7 +4,7 @@
 // up front and every backend writes where the Java client would. kafkajs's own implementation
 // computes the same hash with its 64-bit Long class at about 4 µs a key; 32-bit Math.imul
 // arithmetic is the Java code's own and costs a tenth of that. test/engine.test.ts checks it
-// against Kafka's Java code, test/units.test.ts against kafkajs's.
+// against Kafka's Java code, test/kafka-partitioner.test.ts against kafkajs's.
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;

@@ -6,7 +6,7 @@
 // coordinator, and an abort can neither undo it nor be told apart from it. The producer is
 // closed instead; the next producer with the run's transactional id fences it, which completes or
 // aborts whatever it left, and then the run ledger says which happened (src/engine/index.ts).
-import { errorMessage } from '../errors.ts';
+import { ProducerFencedError, errorMessage } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { BackendTransaction, ProducerTransaction, TransactionOptions } from './backend.ts';
 
@@ -20,6 +20,7 @@ export async function runTransaction<T>(
     options.observe?.aborted();
     await tx.abort().catch((err: unknown) => {
       // The next producer with this id aborts it (fencing this one), and the broker after its timeout.
+      if (err instanceof ProducerFencedError) return logIfFenced(err, options, logger);
       logger.warn('aborting the Kafka transaction failed', { error: errorMessage(err) });
     });
   };
@@ -30,6 +31,7 @@ export async function runTransaction<T>(
       result = await work({ send: (batches) => tx.send(batches) });
       options.throwIfCancelled?.();
     } catch (err) {
+      logIfFenced(err, options, logger);
       await abort();
       throw err;
     }
@@ -37,6 +39,7 @@ export async function runTransaction<T>(
     const started = performance.now();
     const committed = await tx.commit();
     if (!committed.ok) {
+      logIfFenced(committed.error, options, logger);
       if (committed.mustAbort) await abort();
       else
         logger.warn('the Kafka commit failed; its outcome is settled by the next attempt', {
@@ -49,4 +52,12 @@ export async function runTransaction<T>(
   } finally {
     await tx.close();
   }
+}
+
+/** A zombie's refusal, said once in its own log: what it sent will never be visible. */
+function logIfFenced(err: unknown, options: TransactionOptions, logger: Logger): void {
+  if (!(err instanceof ProducerFencedError)) return;
+  logger.warn('fenced: a newer attempt of this run took over; nothing this attempt sent becomes visible', {
+    transactionalId: options.transactionalId,
+  });
 }

@@ -5,7 +5,7 @@ import { Int64Type } from './long-type.ts';
 import type { RegistryClient } from './registry-client.ts';
 import { readWireFormat } from './wire-format.ts';
 
-export interface Decoded<T> {
+interface Decoded<T> {
   schemaId: number;
   value: T;
 }

@@ -1,5 +1,5 @@
 // The OrderEvent schema, loaded from schemas/OrderEvent.avsc (the one source of truth), and the
-// TypeScript shape kept in step with it by test/units.test.ts ("OrderEvent schema").
+// TypeScript shape kept in step with it by test/schema-order-event.test.ts ("OrderEvent schema").
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { Int64Type } from './long-type.ts';

@@ -20,7 +20,7 @@ export interface RegistryClient {
   schemaById(id: number): Promise<string>;
 }
 
-export interface RegistryClientDeps {
+interface RegistryClientDeps {
   credentials: () => Promise<RegistryCredentials>;
   /** Drops cached credentials so the next `credentials()` re-reads the secret. */
   invalidateCredentials: () => void;

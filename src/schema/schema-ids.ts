@@ -2,7 +2,7 @@
 import { SchemaNotRegisteredError } from '../errors.ts';
 import type { Compatibility, RegistryClient } from './registry-client.ts';
 
-export interface SchemaIdOptions {
+interface SchemaIdOptions {
   /** Register the schema when it is missing (off: lookup only, a missing schema is an error). */
   autoRegister: boolean;
   /** When set, registration first sets this compatibility level on the subject. */

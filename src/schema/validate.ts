@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 
-export interface FieldProblem {
+interface FieldProblem {
   /** Dotted path of the offending field, e.g. "order_status". */
   path: string;
   reason: string;

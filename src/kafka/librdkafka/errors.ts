@@ -25,7 +25,7 @@ const AUTHENTICATION = new Set(['_AUTHENTICATION', 'SASL_AUTHENTICATION_FAILED']
 let names: Map<number, string> | undefined;
 
 /** The error name for a librdkafka code, without the ERR_ prefix (local errors keep one "_"). */
-export function rdErrorName(rd: Pick<RdKafkaModule, 'CODES'>, code: number): string | undefined {
+function rdErrorName(rd: Pick<RdKafkaModule, 'CODES'>, code: number): string | undefined {
   names ??= new Map(Object.entries(rd.CODES.ERRORS as Record<string, number>).map(([n, c]) => [c, n.slice(4)]));
   return names.get(code);
 }

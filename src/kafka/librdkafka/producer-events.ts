@@ -8,7 +8,7 @@ import { isAuthenticationFailure, producerErrorFromLibrdkafka } from './errors.t
 import type { RdKafkaModule } from './load.ts';
 
 /** What librdkafka's events told us about one producer (its delivery-report bookkeeping included). */
-export interface ProducerEvents {
+interface ProducerEvents {
   /** The first record librdkafka reported failed: the transaction cannot commit. */
   recordFailure: LibrdKafkaError | undefined;
   /**

@@ -6,7 +6,7 @@ import type { OutgoingMessage, PartitionAck, ProducerTransaction, TopicBatch } f
 import type { RdKafkaModule } from './load.ts';
 
 /** What sending needs of the open transaction. */
-export interface SendContext {
+interface SendContext {
   producer: Producer;
   /** How long a send may wait on a full queue (stallBoundMs). */
   stallMs: number;

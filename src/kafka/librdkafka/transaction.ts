@@ -80,7 +80,7 @@ export function librdkafkaSettings(
 }
 
 /** A librdkafka call with a callback, bounded (librdkafka's own timeout plus a margin). */
-export type LibrdkafkaCall = (
+type LibrdkafkaCall = (
   what: string,
   timeoutMs: number,
   start: (done: (err?: LibrdKafkaError | null) => void) => void,

@@ -1,0 +1,52 @@
+// Transaction restarts in the engine (src/engine/restarts.ts, through createEngine) with a fake producer.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { loadConfig } from '../src/config/index.ts';
+import { TransientError } from '../src/errors.ts';
+import type { EventProducer } from '../src/kafka/producer.ts';
+import { createLogger } from '../src/logger.ts';
+import { createEngine } from '../src/engine/index.ts';
+import { DEAD_LETTER_SCHEMA_FILE, ORDER_EVENT_SCHEMA_FILE, loadSchema } from '../src/schema/order-event.ts';
+
+describe('transaction restarts', () => {
+  test('an attempt cancelled during the pause before a restart does not open (and so fence) again', async () => {
+    let opened = 0;
+    let cancelled = false;
+    const producer = {
+      client: 'kafkajs',
+      ready: async () => undefined,
+      partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
+      inTransaction: async () => {
+        opened++;
+        // The cancellation reaches the attempt while it waits to restart (250 ms).
+        setTimeout(() => (cancelled = true), 50);
+        throw new TransientError('a partition leader moved');
+      },
+      ledger: async () => ({}),
+      close: async () => undefined,
+    } as unknown as EventProducer;
+    const config = loadConfig({});
+    const engine = createEngine({
+      config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
+      producer,
+      schemaIds: { idFor: async () => 1 },
+      orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
+      deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),
+      logger: createLogger('error', () => undefined),
+    });
+    await assert.rejects(
+      engine.produceRun({
+        identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
+        params: { eventCount: 1 },
+        events: () => [],
+        run: { workflowId: 'wf', runId: 'r', attempt: 1 },
+        transactionTimeoutMs: 60_000,
+        throwIfCancelled: () => {
+          if (cancelled) throw new Error('activity cancelled');
+        },
+      }),
+      /activity cancelled/,
+    );
+    assert.equal(opened, 1, 'the cancelled attempt did not open its run transaction again');
+  });
+});
