@@ -1,7 +1,11 @@
 // The schedule as code: by default every 5 minutes in UTC, start produceOrderEventsWorkflow with
 // 10 events. The cadence (cron, time zone, jitter) is also kept in the action's memo, so
 // `describe` and `backfill` read back what `apply` wrote (the server echoes cron as calendars).
-import { ScheduleOverlapPolicy, type ScheduleOptions, type ScheduleOptionsStartWorkflowAction } from '@temporalio/client';
+import {
+  ScheduleOverlapPolicy,
+  type ScheduleOptions,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import { produceOrderEventsWorkflow } from '../src/workflows/index.ts';
 import { DEFAULT_CRON, DEFAULT_TIMEZONE } from './spec.ts';
 
