@@ -184,7 +184,7 @@ function retentionReader(config: Config['kafka'], connection: Connection): (topi
   const retentions = new Map<string, { ms: number; at: number }>();
   return async function retentionMs(topic: string): Promise<number> {
     const cached = retentions.get(topic);
-    if (cached && Date.now() - cached.at < RETENTION_TTL_MS) return cached.ms;
+    if (cached && performance.now() - cached.at < RETENTION_TTL_MS) return cached.ms;
     const { admin } = await connection.get();
     let settings: Map<string, string | undefined>;
     try {
@@ -196,7 +196,7 @@ function retentionReader(config: Config['kafka'], connection: Connection): (topi
     const declared = Number(settings.get('retention.ms') ?? NaN);
     const deletes = (settings.get('cleanup.policy') ?? 'delete').includes('delete');
     const ms = !deletes || !Number.isFinite(declared) || declared < 0 ? Infinity : declared;
-    retentions.set(topic, { ms, at: Date.now() });
+    retentions.set(topic, { ms, at: performance.now() });
     return ms;
   };
 }

@@ -136,8 +136,8 @@ function started(state: ReaderState): Promise<void> {
 /** Reads `partitions` (every partition when undefined) up to their ends taken now, within the timeout. */
 async function readTo(state: ReaderState, partitions: number[] | undefined): Promise<void> {
   const { topic, timeoutMs } = state.deps;
-  const deadline = Date.now() + timeoutMs;
-  const left = () => Math.max(1, deadline - Date.now());
+  const deadline = performance.now() + timeoutMs;
+  const left = () => Math.max(1, deadline - performance.now());
   let target: Map<number, number> | undefined;
   try {
     await withTimeout(started(state), left(), `starting the run ledger reader on ${topic}`);

@@ -5,7 +5,7 @@
 import type { MetricMeter } from '@temporalio/common';
 
 export interface ProducerMetrics {
-  /** Events acknowledged into the events topic by a committed run (or one-off send). */
+  /** Events acknowledged into the events topic by a committed run. */
   produced(events: number): void;
   deadLettered(events: number): void;
   runCommitted(): void;

@@ -29,7 +29,7 @@ export function sender(rd: RdKafkaModule, ctx: SendContext): ProducerTransaction
   return {
     async send(batches: TopicBatch[]) {
       queue.throwIfRecordFailed('sending records');
-      const deadline = Date.now() + queue.stallMs;
+      const deadline = performance.now() + queue.stallMs;
       const acks: PartitionAck[] = [];
       for (const { topic, messages } of batches) {
         const seen: boolean[] = [];
@@ -93,7 +93,7 @@ async function queueRecordWhenRoom(
     } catch (err) {
       if ((err as LibrdKafkaError).code !== queue.queueFullCode) throw queue.fail(err, `sending to ${topic}`);
       queue.throwIfRecordFailed(`sending to ${topic}`);
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         throw new OperationTimeoutError(
           `sending to ${topic}: librdkafka's queue stayed full for ${queue.stallMs} ms (the broker is not taking records)`,
         );

@@ -200,9 +200,9 @@ export async function commitTransaction(
   call: LibrdkafkaCall,
   recordFailure: () => Error | undefined,
 ): Promise<CommitResult> {
-  const deadline = Date.now() + boundMs;
+  const deadline = performance.now() + boundMs;
   for (;;) {
-    const left = Math.max(1_000, deadline - Date.now());
+    const left = Math.max(1_000, deadline - performance.now());
     try {
       await call('committing the Kafka transaction', left, (done) => producer.commitTransaction(left, done));
       return { ok: true };
@@ -210,7 +210,7 @@ export async function commitTransaction(
       const rd = ((err as Error).cause ?? err) as RdError;
       const failed = recordFailure();
       if (rd.isTxnRequiresAbort || failed) return { ok: false, error: failed ?? (err as Error), mustAbort: true };
-      if (rd.isFatal || !rd.isRetriable || Date.now() >= deadline) {
+      if (rd.isFatal || !rd.isRetriable || performance.now() >= deadline) {
         return { ok: false, error: err as Error, mustAbort: false };
       }
       // Retriable: the commit is still in progress or may be resumed; ask again.
