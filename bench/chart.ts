@@ -36,66 +36,60 @@ function panel(title: string, unit: string, bars: Bar[], x0: number): string {
   return parts.join('\n');
 }
 
-export async function renderChart(results: Results, file: string): Promise<void> {
-  const panels: string[] = [];
-  let x = 0;
+const THROUGHPUT_LABELS: Record<string, string> = {
+  ours: 'ours kafkajs',
+  'ours-librdkafka': 'ours librdkafka',
+  floor: 'bare kafkajs',
+  'floor-librdkafka': 'bare librdkafka',
+  python: 'tutorial (py)',
+  java: 'Java perf',
+};
+
+/** The chart's panels, left to right: throughput, run latency, worker memory (those measured). */
+function panelsOf(results: Results): string[] {
+  const bars: [string, string, Parameters<typeof panel>[2]][] = [];
   const t = results.throughput;
   if (t) {
-    const labels: Record<string, string> = {
-      ours: 'ours kafkajs',
-      'ours-librdkafka': 'ours librdkafka',
-      floor: 'bare kafkajs',
-      'floor-librdkafka': 'bare librdkafka',
-      python: 'tutorial (py)',
-      java: 'Java perf',
-    };
-    panels.push(
-      panel(
-        'Throughput',
-        'events/s, median with min–max',
-        Object.entries(t).map(([k, v]) => ({
-          label: labels[k] ?? k,
-          value: v.eventsPerSec.median,
-          min: v.eventsPerSec.min,
-          max: v.eventsPerSec.max,
-          highlight: k.startsWith('ours'),
-        })),
-        x,
-      ),
-    );
-    x += 400;
+    bars.push([
+      'Throughput',
+      'events/s, median with min–max',
+      Object.entries(t).map(([k, v]) => ({
+        label: THROUGHPUT_LABELS[k] ?? k,
+        value: v.eventsPerSec.median,
+        min: v.eventsPerSec.min,
+        max: v.eventsPerSec.max,
+        highlight: k.startsWith('ours'),
+      })),
+    ]);
   }
   const latency = Object.entries(results.latency ?? {});
   if (latency.length > 0) {
-    panels.push(
-      panel(
-        'Run latency (10 events)',
-        'ms: activity p50 · p95 per backend',
-        latency.flatMap(([c, l]) => [
-          { label: `${c} p50`, value: l.activityMs.p50, highlight: c === 'librdkafka' },
-          { label: `${c} p95`, value: l.activityMs.p95, highlight: c === 'librdkafka' },
-        ]),
-        x,
-      ),
-    );
-    x += 400;
+    bars.push([
+      'Run latency (10 events)',
+      'ms: activity p50 · p95 per backend',
+      latency.flatMap(([c, l]) => [
+        { label: `${c} p50`, value: l.activityMs.p50, highlight: c === 'librdkafka' },
+        { label: `${c} p95`, value: l.activityMs.p95, highlight: c === 'librdkafka' },
+      ]),
+    ]);
   }
   const memory = Object.entries(results.memory ?? {});
   if (memory.length > 0) {
-    panels.push(
-      panel(
-        'Worker peak RSS',
-        'MB: idle · 1M-event run per backend',
-        memory.flatMap(([c, m]) => [
-          { label: `${c} idle`, value: m.idleMb },
-          { label: `${c} 1M`, value: m.run1mMb, highlight: c === 'librdkafka' },
-        ]),
-        x,
-      ),
-    );
-    x += 400;
+    bars.push([
+      'Worker peak RSS',
+      'MB: idle · 1M-event run per backend',
+      memory.flatMap(([c, m]) => [
+        { label: `${c} idle`, value: m.idleMb },
+        { label: `${c} 1M`, value: m.run1mMb, highlight: c === 'librdkafka' },
+      ]),
+    ]);
   }
-  const width = Math.max(x, 400);
+  return bars.map(([title, subtitle, values], i) => panel(title, subtitle, values, i * 400));
+}
+
+export async function renderChart(results: Results, file: string): Promise<void> {
+  const panels = panelsOf(results);
+  const width = Math.max(panels.length * 400, 400);
   const html = `<html><body style="margin:0;background:#fff;font-family:sans-serif">
 <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="330">${panels.join('\n')}</svg></body></html>`;
   const browser = await chromium.launch({

@@ -44,6 +44,10 @@ export const PRODUCER_NAMES: Record<string, string> = {
 };
 
 export function toMarkdown(r: Results): string {
+  return [...settingsLines(r), ...throughputLines(r), ...latencyLines(r), ...memoryLines(r)].join('\n');
+}
+
+function settingsLines(r: Results): string[] {
   const out: string[] = [];
   const s = r.settings;
   if (s) {
@@ -53,6 +57,11 @@ export function toMarkdown(r: Results): string {
       '',
     );
   }
+  return out;
+}
+
+function throughputLines(r: Results): string[] {
+  const out: string[] = [];
   if (r.throughput && r.ratios) {
     const t = r.throughput;
     const kafkajs = t['ours']!.eventsPerSec.median;
@@ -79,6 +88,11 @@ export function toMarkdown(r: Results): string {
       '',
     );
   }
+  return out;
+}
+
+function latencyLines(r: Results): string[] {
+  const out: string[] = [];
   const latency = Object.entries(r.latency ?? {}) as [Client, Latency][];
   if (latency.length > 0) {
     const runs = latency[0]![1].runs;
@@ -103,6 +117,11 @@ export function toMarkdown(r: Results): string {
       );
     }
   }
+  return out;
+}
+
+function memoryLines(r: Results): string[] {
+  const out: string[] = [];
   const memory = Object.entries(r.memory ?? {}) as [Client, Memory][];
   if (memory.length > 0) {
     out.push(
@@ -120,5 +139,5 @@ export function toMarkdown(r: Results): string {
       '',
     );
   }
-  return out.join('\n');
+  return out;
 }

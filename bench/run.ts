@@ -89,53 +89,77 @@ async function ensurePythonVenv() {
   }
 }
 
+/** One measured producer's topics and warm-up, fresh for each repeat. */
+interface Target {
+  producer: Producer;
+  topic: string;
+  warmupTopic: string;
+  warmup: number;
+}
+
 async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
   const topic = `bench-${producer}-${stamp}-${rep}`;
-  const warmupTopic = `${topic}-warmup`;
-  await freshTopics(topic, warmupTopic);
-  const warmup = Math.max(1000, Math.floor(opts.events / 10));
+  const target: Target = {
+    producer,
+    topic,
+    warmupTopic: `${topic}-warmup`,
+    warmup: Math.max(1000, Math.floor(opts.events / 10)),
+  };
+  await freshTopics(target.topic, target.warmupTopic);
+  if (producer === 'python') return measurePython(target);
+  if (producer === 'java') return measureJava(target);
+  return measureNode(target);
+}
+
+/** Ours (either backend) and the two Node floors: bench/peers/node-producers.ts in a child process. */
+async function measureNode({ producer, topic, warmupTopic, warmup }: Target): Promise<Sample> {
+  await ensureTopics(kafka, [{ topic: `${topic}.runs`, partitions: 1, replicationFactor: 1 }], 30_000);
+  const mode = producer === 'ours-librdkafka' ? 'ours' : producer;
   const env = {
     ...process.env,
     REGISTRY_SUBJECT: `${topic}-value`,
     KAFKA_CLIENT: producer === 'ours-librdkafka' ? 'librdkafka' : 'kafkajs',
+    KAFKA_RUNS_TOPIC: `${topic}.runs`,
   };
-  if (producer !== 'python' && producer !== 'java') {
-    await ensureTopics(kafka, [{ topic: `${topic}.runs`, partitions: 1, replicationFactor: 1 }], 30_000);
-    const mode = producer === 'ours-librdkafka' ? 'ours' : producer;
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'bench/peers/node-producers.ts',
-        JSON.stringify({ mode, topic, warmupTopic, events: opts.events, warmup }),
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/peers/node-producers.ts',
+      JSON.stringify({ mode, topic, warmupTopic, events: opts.events, warmup }),
+    ],
+    { env, cwd: root, maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
+}
+
+/** The tutorial's pattern (confluent-kafka, Python), as bench/peers/tutorial_pattern.py runs it. */
+async function measurePython({ topic, warmupTopic, warmup }: Target): Promise<Sample> {
+  const { stdout } = await run(
+    `${venv}/bin/python`,
+    [
+      'bench/peers/tutorial_pattern.py',
+      ...['--bootstrap', creds.bootstrapServers.join(','), '--username', creds.apiKey, '--password', creds.apiSecret],
+      ...[
+        '--ca',
+        config.kafka.caFile ?? '',
+        '--registry',
+        registry.url,
+        '--topic',
+        topic,
+        '--warmup-topic',
+        warmupTopic,
       ],
-      { env: { ...env, KAFKA_RUNS_TOPIC: `${topic}.runs` }, cwd: root, maxBuffer: 1 << 24 },
-    );
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
-  }
-  if (producer === 'python') {
-    const { stdout } = await run(
-      `${venv}/bin/python`,
-      [
-        'bench/peers/tutorial_pattern.py',
-        ...['--bootstrap', creds.bootstrapServers.join(','), '--username', creds.apiKey, '--password', creds.apiSecret],
-        ...[
-          '--ca',
-          config.kafka.caFile ?? '',
-          '--registry',
-          registry.url,
-          '--topic',
-          topic,
-          '--warmup-topic',
-          warmupTopic,
-        ],
-        ...['--schema', 'schemas/OrderEvent.avsc', '--events', String(opts.events), '--warmup', String(warmup)],
-      ],
-      { cwd: root, maxBuffer: 1 << 24 },
-    );
-    return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
-  }
+      ...['--schema', 'schemas/OrderEvent.avsc', '--events', String(opts.events), '--warmup', String(warmup)],
+    ],
+    { cwd: root, maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sample;
+}
+
+/** Kafka's own ProducerPerformance tool (Java), with the same durability settings. */
+async function measureJava({ topic, warmup }: Target): Promise<Sample> {
   const props = `${process.env['TMPDIR'] ?? '/tmp'}/bench-java-${stamp}.properties`;
   writeFileSync(
     props,
@@ -158,14 +182,8 @@ async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
       'org.apache.kafka.tools.ProducerPerformance',
       ...['--topic', topic, '--num-records', String(opts.events + warmup), '--warmup-records', String(warmup)],
       ...['--record-size', String(recordBytes), '--throughput', '-1', '--command-config', props],
-      '--command-property',
-      `bootstrap.servers=${creds.bootstrapServers.join(',')}`,
-      'acks=all',
-      'enable.idempotence=true',
-      'retries=10',
-      'compression.type=snappy',
-      'linger.ms=100',
-      'batch.size=16384',
+      ...['--command-property', `bootstrap.servers=${creds.bootstrapServers.join(',')}`, 'acks=all'],
+      ...['enable.idempotence=true', 'retries=10', 'compression.type=snappy', 'linger.ms=100', 'batch.size=16384'],
     ],
     { cwd: root, maxBuffer: 1 << 24 },
   );
