@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
 import { activityDeps, createApp } from './app.ts';
-import { effectiveSettings, localStackNote } from './config/effective.ts';
+import { effectiveSettings, forgottenSettings, localStackNote } from './config/effective.ts';
 import { loadConfig, type Config } from './config/index.ts';
 import { errorMessage } from './errors.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -58,6 +58,10 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
     ...effectiveSettings(config, process.env, localStackEnv),
     localStackFile: localStackNote(localStackEnv),
   });
+  const forgotten = forgottenSettings(process.env, localStackEnv);
+  if (forgotten.length > 0) {
+    logger.warn('connection settings left at their local-stack defaults while others are set', { forgotten });
+  }
   installRuntime(logger, config.logLevel, config.metricsAddress);
   const metrics = config.metricsAddress ? meterMetrics(Runtime.instance().metricMeter, config.kafka.client) : undefined;
   const tracing = startTracing(config.tracing);

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { effectiveSettings, localStackNote } from '../src/config/effective.ts';
+import { effectiveSettings, forgottenSettings, localStackNote } from '../src/config/effective.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { applyLocalStackEnv } from '../src/local-env.ts';
 
@@ -74,4 +74,22 @@ test("the settings line names each connection setting's value and source, never 
   assert.equal(settings['KAFKA_RUNS_TOPIC'], 'order-events.runs (default)');
   assert.ok(!JSON.stringify(settings).includes('local-stack'), 'no credential value');
   assert.match(localStackNote(local), /^applied from .*env \(\d+ settings\)$/);
+});
+
+test('a deployment that sets some connection settings and forgets others is told which', () => {
+  const deployed: NodeJS.ProcessEnv = { TEMPORAL_ADDRESS: 'temporal.internal:7233', AWS_REGION: 'us-east-1' };
+  const local = applyLocalStackEnv(stackFile(), deployed);
+  assert.equal(local.applied, false);
+  assert.deepEqual(forgottenSettings(deployed, local), [
+    'TEMPORAL_NAMESPACE',
+    'KAFKA_SECRET_NAME',
+    'REGISTRY_SECRET_NAME',
+  ]);
+  const localRun: NodeJS.ProcessEnv = {};
+  assert.deepEqual(
+    forgottenSettings(localRun, applyLocalStackEnv(stackFile(), localRun)),
+    [],
+    'the local stack: nothing',
+  );
+  assert.deepEqual(forgottenSettings({}, { applied: false, file: 'x', reason: 'no local stack file' }), []);
 });

@@ -42,3 +42,17 @@ export function localStackNote(local: LocalStackEnv): string {
     ? `applied from ${local.file} (${local.filled.length} settings)`
     : `not applied: ${local.reason}`;
 }
+
+/** Where the services are: a deployment that sets some of these and not others has forgotten one. */
+const WHERE = ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'AWS_REGION', 'KAFKA_SECRET_NAME', 'REGISTRY_SECRET_NAME'];
+
+/**
+ * The connection settings left at their defaults (the local stack's) although the environment sets
+ * others: a deployment that forgot one would otherwise talk to the wrong place without a word.
+ */
+export function forgottenSettings(env: NodeJS.ProcessEnv, local: LocalStackEnv): string[] {
+  if (local.applied) return []; // the local stack: its defaults are the right ones
+  const sources = WHERE.map((name) => [name, settingSource(name, env, local)] as const);
+  if (!sources.some(([, source]) => source === 'environment')) return [];
+  return sources.filter(([, source]) => source === 'default').map(([name]) => name);
+}
