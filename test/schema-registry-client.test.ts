@@ -200,10 +200,16 @@ describe('registry status mapper', () => {
       credentials: async () => ({ url: 'http://127.0.0.1:8081', apiKey: 'k', apiSecret: 's' }),
       invalidateCredentials: () => undefined,
       timeoutMs: 20,
-      // Answers only by failing when the client's timeout aborts the request, as fetch does.
+      // Answers only by failing when the client's timeout aborts the request, as fetch does. The
+      // open handle stands for fetch's socket: AbortSignal.timeout's timer alone does not keep the
+      // event loop alive, and without it the test process could end before the timeout fires.
       fetch: (_url, init) =>
         new Promise((_resolve, reject) => {
-          init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error));
+          const socket = setTimeout(() => reject(new Error('the client never timed out')), 10_000);
+          init?.signal?.addEventListener('abort', () => {
+            clearTimeout(socket);
+            reject(init.signal?.reason as Error);
+          });
         }),
     });
     await assert.rejects(client.schemaById(1), (err: Error) => {
