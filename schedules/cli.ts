@@ -28,13 +28,6 @@ const BACKFILL_MAX_RUNS = 1000;
 /** A backfill slot must be this much younger than the ledger's retention (a margin for slow runs). */
 const BACKFILL_AGE_MARGIN_MS = 24 * 3_600_000;
 
-const eventCountOption = (max: number) => (v: string) => {
-  const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new InvalidArgumentError(`expected an integer from 1 to ${max} (MAX_EVENT_COUNT), got "${v}"`);
-  }
-  return n;
-};
 const checked =
   <T>(check: (v: string) => T) =>
   (v: string): T => {
@@ -72,7 +65,12 @@ const program = new Command('schedule')
 program
   .command('apply')
   .description('create the schedule, or update it when its definition changed (idempotent)')
-  .option('--event-count <n>', 'events per run', (v) => eventCountOption(loadConfig().temporal.maxEventCount)(v), 10)
+  .option(
+    '--event-count <n>',
+    'events per run',
+    (v) => positiveInt(loadConfig().temporal.maxEventCount, 'MAX_EVENT_COUNT')(v),
+    10,
+  )
   .option('--cron <expr>', '5-field cron expression', checked(validateCron), DEFAULT_CRON)
   .option('--timezone <iana>', 'time zone the cron is evaluated in', checked(validateTimezone), DEFAULT_TIMEZONE)
   .option('--jitter <duration>', 'start each run up to this long after its slot (e.g. 30s)', jitterOption, 0)
