@@ -1,4 +1,5 @@
 // The benchmark's chart: SVG bars drawn here, rendered to PNG by Debian's headless Chromium.
+import { existsSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import type { Results } from './report.ts';
 
@@ -87,13 +88,32 @@ function panelsOf(results: Results): string[] {
   return bars.map(([title, subtitle, values], i) => panel(title, subtitle, values, i * 400));
 }
 
-export async function renderChart(results: Results, file: string): Promise<void> {
+/** Where the chart's browser is (Debian's chromium; `.ci/run` and `npm run setup -- --chart` install it). */
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+/**
+ * Renders the chart to `file`; without a browser it draws nothing and says why, so the run's
+ * figures (already written) are never lost to the chart.
+ */
+export async function renderChart(results: Results, file: string): Promise<{ written: true } | { skipped: string }> {
+  if (!existsSync(CHROMIUM)) {
+    return { skipped: `no browser at ${CHROMIUM} (install Debian's chromium, or set CHROMIUM_PATH)` };
+  }
+  try {
+    await drawChart(results, file);
+    return { written: true };
+  } catch (err) {
+    return { skipped: `the browser failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+async function drawChart(results: Results, file: string): Promise<void> {
   const panels = panelsOf(results);
   const width = Math.max(panels.length * 400, 400);
   const html = `<html><body style="margin:0;background:#fff;font-family:sans-serif">
 <svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="330">${panels.join('\n')}</svg></body></html>`;
   const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: [
       '--no-sandbox',
       '--disable-gpu',

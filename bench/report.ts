@@ -62,25 +62,27 @@ function settingsLines(r: Results): string[] {
 
 function throughputLines(r: Results): string[] {
   const out: string[] = [];
-  if (r.throughput && r.ratios) {
-    const t = r.throughput;
-    const kafkajs = t['ours']!.eventsPerSec.median;
-    const rd = t['ours-librdkafka']!.eventsPerSec.median;
+  const t = r.throughput;
+  if (!t) return out;
+  const kafkajs = t['ours']?.eventsPerSec.median;
+  const rd = t['ours-librdkafka']?.eventsPerSec.median;
+  const ratio = (ours: number | undefined, m: number) => (ours === undefined ? '–' : (ours / m).toFixed(2));
+  out.push(
+    '| producer | events/s (median) | min – max | CPU s | ours (kafkajs) ÷ this | ours (librdkafka) ÷ this |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const [key, v] of Object.entries(t)) {
+    const m = v.eventsPerSec.median;
     out.push(
-      '| producer | events/s (median) | min – max | CPU s | ours (kafkajs) ÷ this | ours (librdkafka) ÷ this |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      `| ${PRODUCER_NAMES[key] ?? key} | ${n(m)} | ${n(v.eventsPerSec.min)} – ${n(v.eventsPerSec.max)} | ` +
+        `${v.cpuSeconds.toFixed(2)} | ${ratio(kafkajs, m)} | ${ratio(rd, m)} |`,
     );
-    for (const [key, v] of Object.entries(t)) {
-      const m = v.eventsPerSec.median;
-      out.push(
-        `| ${PRODUCER_NAMES[key] ?? key} | ${n(m)} | ${n(v.eventsPerSec.min)} – ${n(v.eventsPerSec.max)} | ` +
-          `${v.cpuSeconds.toFixed(2)} | ${(kafkajs / m).toFixed(2)} | ${(rd / m).toFixed(2)} |`,
-      );
-    }
+  }
+  out.push('');
+  if (r.ratios) {
     const k = r.ratios.kafkajs;
     const l = r.ratios.librdkafka;
     out.push(
-      '',
       `Goals, ours (librdkafka): ≥ 3× Python: ${l.overPython.toFixed(2)}× (${mark(l.overPython >= 3)}); ` +
         `≥ 1.0× Java: ${l.overJava.toFixed(2)}× (${mark(l.overJava >= 1)}); ` +
         `≥ 90 % of the bare librdkafka loop: ${pct(l.overFloor)} (${mark(l.overFloor >= 0.9)}).`,

@@ -26,6 +26,8 @@ import { measureMemory } from './memory.ts';
 const benchOrderIds = (nominalTimeMs: number) =>
   orderIdBase({ topic: 'bench', origin: { workflow: 'bench' }, nominalTimeMs });
 
+const ALL_PRODUCERS = ['ours', 'ours-librdkafka', 'floor', 'floor-librdkafka', 'python', 'java'] as const;
+type Producer = (typeof ALL_PRODUCERS)[number];
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const opts = new Command('bench')
@@ -33,8 +35,14 @@ const opts = new Command('bench')
   .option('--repeats <n>', 'measurements per producer', (v) => Number.parseInt(v, 10), 3)
   .option('--latency-runs <n>', 'workflow runs for latency', (v) => Number.parseInt(v, 10), 200)
   .option('--only <parts>', 'comma list of throughput, latency, memory', 'throughput,latency,memory')
+  .option('--cpu-prof <dir>', "write a V8 CPU profile of each Node producer's measurement into <dir>")
+  .option(
+    '--producers <list>',
+    `throughput producers to measure (comma list of ${ALL_PRODUCERS.join(', ')})`,
+    ALL_PRODUCERS.join(','),
+  )
   .parse()
-  .opts<{ events: number; repeats: number; latencyRuns: number; only: string }>();
+  .opts<{ events: number; repeats: number; latencyRuns: number; only: string; producers: string; cpuProf?: string }>();
 const parts = new Set(opts.only.split(','));
 
 const config = loadConfig();
@@ -75,7 +83,6 @@ interface Sample {
   seconds: number;
   cpuSeconds: number;
 }
-type Producer = 'ours' | 'ours-librdkafka' | 'floor' | 'floor-librdkafka' | 'python' | 'java';
 const CLIENTS = ['kafkajs', 'librdkafka'] as const;
 
 async function ensurePythonVenv() {
@@ -113,17 +120,21 @@ async function measureOnce(producer: Producer, rep: number): Promise<Sample> {
 
 /** Ours (either backend) and the two Node floors: bench/peers/node-producers.ts in a child process. */
 async function measureNode({ producer, topic, warmupTopic, warmup }: Target): Promise<Sample> {
+  // Its own dead-letter and ledger topics: the bench needs nothing `npm start` would have created.
+  await freshTopics(`${topic}.dlq`);
   await ensureTopics(kafka, [{ topic: `${topic}.runs`, partitions: 1, replicationFactor: 1 }], 30_000);
   const mode = producer === 'ours-librdkafka' ? 'ours' : producer;
   const env = {
     ...process.env,
     REGISTRY_SUBJECT: `${topic}-value`,
     KAFKA_CLIENT: producer === 'ours-librdkafka' ? 'librdkafka' : 'kafkajs',
+    KAFKA_DLQ_TOPIC: `${topic}.dlq`,
     KAFKA_RUNS_TOPIC: `${topic}.runs`,
   };
   const { stdout } = await run(
     process.execPath,
     [
+      ...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []),
       '--import',
       'tsx',
       'bench/peers/node-producers.ts',
@@ -204,8 +215,11 @@ const results: Results & Record<string, unknown> = {
 };
 
 if (parts.has('throughput')) {
-  await ensurePythonVenv();
-  const producers: Producer[] = ['ours', 'ours-librdkafka', 'floor', 'floor-librdkafka', 'python', 'java'];
+  const producers = opts.producers.split(',') as Producer[];
+  const unknown = producers.filter((p) => !(ALL_PRODUCERS as readonly string[]).includes(p));
+  if (unknown.length > 0)
+    throw new Error(`--producers: unknown ${unknown.join(', ')} (known: ${ALL_PRODUCERS.join(', ')})`);
+  if (producers.includes('python')) await ensurePythonVenv();
   const samples = Object.fromEntries(producers.map((p) => [p, [] as Sample[]])) as Record<Producer, Sample[]>;
   // Interleaved, so a noisy minute hits every producer alike.
   for (let rep = 1; rep <= opts.repeats; rep++) {
@@ -231,19 +245,21 @@ if (parts.has('throughput')) {
     }),
   ) as unknown as Record<Producer, { eventsPerSec: { median: number; min: number; max: number }; cpuSeconds: number }>;
   results['throughput'] = summary;
-  const rate = (p: Producer) => summary[p].eventsPerSec.median;
-  results['ratios'] = {
-    kafkajs: {
-      overPython: rate('ours') / rate('python'),
-      overFloor: rate('ours') / rate('floor'),
-      overJava: rate('ours') / rate('java'),
-    },
-    librdkafka: {
-      overPython: rate('ours-librdkafka') / rate('python'),
-      overFloor: rate('ours-librdkafka') / rate('floor-librdkafka'),
-      overJava: rate('ours-librdkafka') / rate('java'),
-    },
-  };
+  const rate = (p: Producer) => summary[p]?.eventsPerSec.median ?? Number.NaN;
+  // Ratios against every peer only when every producer was measured (`--producers` picks fewer).
+  if (producers.length === ALL_PRODUCERS.length)
+    results['ratios'] = {
+      kafkajs: {
+        overPython: rate('ours') / rate('python'),
+        overFloor: rate('ours') / rate('floor'),
+        overJava: rate('ours') / rate('java'),
+      },
+      librdkafka: {
+        overPython: rate('ours-librdkafka') / rate('python'),
+        overFloor: rate('ours-librdkafka') / rate('floor-librdkafka'),
+        overJava: rate('ours-librdkafka') / rate('java'),
+      },
+    };
 }
 
 if (parts.has('latency') || parts.has('memory')) {
@@ -292,7 +308,8 @@ mkdirSync(out, { recursive: true });
 writeFileSync(`${out}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
 const markdown = (await import('./report.ts')).toMarkdown(results);
 writeFileSync(`${out}/latest.md`, markdown);
-await renderChart(results, `${out}/latest.png`);
+const chart = await renderChart(results, `${out}/latest.png`);
 console.log(markdown);
-console.log(`\nwritten: bench/results/latest.json, latest.md, latest.png`);
+console.log(`\nwritten: bench/results/latest.json, latest.md${'written' in chart ? ', latest.png' : ''}`);
+if ('skipped' in chart) console.log(`chart skipped: ${chart.skipped}; the figures above are complete`);
 export type { RunSummary };

@@ -107,6 +107,7 @@ async function produceRun(parts: Parts, request: RunRequest): Promise<RunOutcome
     started,
     lookups: await lookups(parts),
     ledger: await producer.ledger(config.runsTopic),
+    steps: stepClock(),
   };
   const base = orderIdBase(run.identity);
   const ids = { firstOrderId: String(base), lastOrderId: String(base + BigInt(request.params.eventCount - 1)) };
@@ -123,9 +124,12 @@ async function produceRun(parts: Parts, request: RunRequest): Promise<RunOutcome
     'order_events.client': producer.client,
   };
   const inTransaction = () =>
-    inSpan('kafka.transaction', spanAttributes, () =>
-      producer.inTransaction(transaction, (tx) => decideAndProduce(parts, tx, run, ids)),
-    );
+    inSpan('kafka.transaction', spanAttributes, async () => {
+      run.steps = stepClock();
+      const decided = await producer.inTransaction(transaction, (tx) => decideAndProduce(parts, tx, run, ids));
+      run.steps.mark('commit');
+      return decided;
+    });
   const key = runKey(run.identity);
   const decided = await withRestarts(inTransaction, {
     restarts: config.transactionRestarts,
@@ -134,7 +138,7 @@ async function produceRun(parts: Parts, request: RunRequest): Promise<RunOutcome
     ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
   });
   parts.metrics.runDuration((performance.now() - started) / 1000);
-  return outcomeOf(parts, decided, key, ids, request.run.workflowId);
+  return outcomeOf(parts, decided, { key, ids, workflowId: request.run.workflowId, steps: run.steps.ms });
 }
 
 /** One run's state across the tries of its transaction. */
@@ -145,6 +149,31 @@ interface Run {
   started: number;
   lookups: Omit<EncodeContext, 'run' | 'headers'>;
   ledger: RunLedger;
+  /** Where the last try's time went (logged with the outcome). */
+  steps: StepClock;
+}
+
+/**
+ * A try's time per step, in ms: `open` (the producer: connect, register the transactional id,
+ * begin), `check` (the run ledger), `produce` (encode and send), `commit` (the commit and close).
+ */
+type Step = 'open' | 'check' | 'produce' | 'commit';
+interface StepClock {
+  mark(step: Step): void;
+  readonly ms: Partial<Record<Step, number>>;
+}
+
+function stepClock(): StepClock {
+  let last = performance.now();
+  const ms: Partial<Record<Step, number>> = {};
+  return {
+    ms,
+    mark(step) {
+      const now = performance.now();
+      ms[step] = Math.round((now - last) * 10) / 10;
+      last = now;
+    },
+  };
 }
 
 /** The schema ids and partition counts every run needs first (none of it decides anything). */
@@ -170,7 +199,9 @@ async function decideAndProduce(
 ): Promise<RunDecision> {
   const { config } = parts;
   const { identity, request, ledger } = run;
+  run.steps.mark('open');
   const answer = await ledger.check(identity, request.params);
+  run.steps.mark('check');
   if (answer.status === 'produced') return { status: 'already-produced', record: answer.record };
   const by = { ...request.run, ...ids };
   const headers = traceHeaders(); // consumers can join the transaction's trace
@@ -185,15 +216,19 @@ async function decideAndProduce(
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     ledger: { topic: config.runsTopic, entry: (r) => ledger.entryFor(answer.place, identity, request.params, r, by) },
   });
+  run.steps.mark('produce');
   return { status: 'produced', report: produced };
 }
 
 function outcomeOf(
   parts: Parts,
   decided: RunDecision,
-  key: string,
-  ids: { firstOrderId: string; lastOrderId: string },
-  workflowId: string,
+  {
+    key,
+    ids,
+    workflowId,
+    steps,
+  }: { key: string; ids: { firstOrderId: string; lastOrderId: string }; workflowId: string; steps: StepClock['ms'] },
 ): RunOutcome {
   const { metrics, logger } = parts;
   if (decided.status === 'produced') {
@@ -207,12 +242,13 @@ function outcomeOf(
       deadLettered: report.deadLettered,
       schemaId: report.schemaId,
       durationMs: report.durationMs,
+      stepsMs: steps,
       workflowId,
     });
     return { ...decided, key, ...ids };
   }
   metrics.runAlreadyCommitted();
-  logger.info('run already produced; nothing sent', { run: key, by: decided.record.workflowId });
+  logger.info('run already produced; nothing sent', { run: key, by: decided.record.workflowId, stepsMs: steps });
   const { firstOrderId, lastOrderId } = decided.record;
   return { ...decided, key, firstOrderId, lastOrderId };
 }
