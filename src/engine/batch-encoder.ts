@@ -11,12 +11,14 @@ import { encodeWireFormat } from '../schema/wire-format.ts';
 /** Records bound for the events topic, the dead-letter topic and (last batch only) the ledger. */
 export interface Batch {
   events: OutgoingMessage[];
+  /** How many of `events` go to each partition of the events topic (counted as they are added). */
+  eventsPerPartition: number[];
   deadLetters: OutgoingMessage[];
   ledger?: OutgoingMessage;
   bytes: number;
 }
 
-export const emptyBatch = (): Batch => ({ events: [], deadLetters: [], bytes: 0 });
+export const emptyBatch = (): Batch => ({ events: [], eventsPerPartition: [], deadLetters: [], bytes: 0 });
 
 /** What encoding a run's events needs, looked up once per run. */
 export interface EncodeContext {
@@ -71,8 +73,8 @@ export function createBatchEncoder(deps: BatchEncoderDeps): BatchEncoder {
     const key = String(e.order_id);
     const partition = partitionForKey(key, context.partitions.get(config.topic)!);
     batch.events.push(withHeaders({ key, value, partition, timestamp: String(e.created_at) }, context.headers));
+    batch.eventsPerPartition[partition] = (batch.eventsPerPartition[partition] ?? 0) + 1;
     batch.bytes += value.length + key.length;
-    logger.debug('event encoded', { order_id: e.order_id });
   };
 }
 

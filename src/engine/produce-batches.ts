@@ -39,7 +39,7 @@ export async function produceBatches(
     const sendStarted = performance.now();
     const acks = await tx.send(topicBatches);
     deps.metrics.batchSent((performance.now() - sendStarted) / 1000);
-    report.acknowledged(acks, batch.events, batch.deadLetters.length);
+    report.acknowledged(acks, batch.eventsPerPartition, batch.deadLetters.length);
     request.onProgress?.(report.counts.acknowledged, report.counts.deadLettered);
   };
   const pipeline = inOrder(flush);
@@ -71,7 +71,7 @@ export async function produceBatches(
     }
   }
   await pipeline.drained(); // every earlier batch acknowledged: their offsets are known
-  const entry = request.ledger.entry(report.reportWith(batch.events, batch.deadLetters.length));
+  const entry = request.ledger.entry(report.reportWith(batch.eventsPerPartition, batch.deadLetters.length));
   batch.ledger = context.headers ? { ...entry, headers: context.headers } : entry;
   await pipeline.ship(batch);
   await pipeline.drained();

@@ -1,15 +1,18 @@
 // The run report as batches are acknowledged: counts, and per partition of the events topic the
 // offsets where the backend learns them (kafkajs does; librdkafka reports none, so they stay null).
-import type { OutgoingMessage, PartitionAck } from '../kafka/backend.ts';
+import type { PartitionAck } from '../kafka/backend.ts';
 import type { PartitionSummary, RunReport } from '../run-ledger/index.ts';
 
 export interface RunReportBuilder {
-  /** Counts one acknowledged batch: its events, its dead letters, and where the events landed. */
-  acknowledged(acks: PartitionAck[], events: OutgoingMessage[], deadLettered: number): void;
+  /**
+   * Counts one acknowledged batch: its events per partition of the events topic (index =
+   * partition), its dead letters, and where the events landed.
+   */
+  acknowledged(acks: PartitionAck[], eventsPerPartition: readonly number[], deadLettered: number): void;
   /** The report so far. */
   report(): RunReport;
   /** The report once `events` and `deadLettered` land too, their offsets not known yet (null). */
-  reportWith(events: OutgoingMessage[], deadLettered: number): RunReport;
+  reportWith(eventsPerPartition: readonly number[], deadLettered: number): RunReport;
   readonly counts: { acknowledged: number; deadLettered: number };
 }
 
@@ -28,27 +31,30 @@ export function createRunReportBuilder(
   });
   return {
     counts,
-    acknowledged(acks, events, deadLettered) {
-      addOffsets(partitions, acks, fixed.topic, events);
-      counts.acknowledged += events.length;
+    acknowledged(acks, eventsPerPartition, deadLettered) {
+      addOffsets(partitions, acks, fixed.topic, eventsPerPartition);
+      for (const count of eventsPerPartition) counts.acknowledged += count ?? 0;
       counts.deadLettered += deadLettered;
     },
     report,
-    reportWith(events, deadLettered) {
+    reportWith(eventsPerPartition, deadLettered) {
       const copy = new Map([...partitions].map(([p, summary]) => [p, { ...summary }]));
-      for (const m of events) {
-        const summary = copy.get(m.partition);
+      let events = 0;
+      eventsPerPartition.forEach((count, partition) => {
+        if (!count) return;
+        events += count;
+        const summary = copy.get(partition);
         if (summary) {
-          summary.count++;
+          summary.count += count;
           summary.lastOffset = null;
         } else {
-          copy.set(m.partition, { partition: m.partition, count: 1, firstOffset: null, lastOffset: null });
+          copy.set(partition, { partition, count, firstOffset: null, lastOffset: null });
         }
-      }
+      });
       const soFar = report();
       return {
         ...soFar,
-        acknowledged: soFar.acknowledged + events.length,
+        acknowledged: soFar.acknowledged + events,
         deadLettered: soFar.deadLettered + deadLettered,
         partitions: sorted(copy),
       };
@@ -59,16 +65,15 @@ export function createRunReportBuilder(
 const sorted = (partitions: Map<number, PartitionSummary>): PartitionSummary[] =>
   [...partitions.values()].sort((a, b) => a.partition - b.partition);
 
+/** Adds one batch's acknowledged events to `partitions`. */
 function addOffsets(
   partitions: Map<number, PartitionSummary>,
   acks: PartitionAck[],
   topic: string,
-  sent: OutgoingMessage[],
+  eventsPerPartition: readonly number[],
 ): void {
-  const counts = new Map<number, number>();
-  for (const m of sent) counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1);
   for (const ack of acks) {
-    const count = ack.topic === topic ? (counts.get(ack.partition) ?? 0) : 0;
+    const count = ack.topic === topic ? (eventsPerPartition[ack.partition] ?? 0) : 0;
     if (count === 0) continue;
     const first = ack.baseOffset;
     const last = first === null ? null : first + count - 1;

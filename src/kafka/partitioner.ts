@@ -31,14 +31,41 @@ export function murmur2(data: Uint8Array): number {
   return h | 0;
 }
 
-const scratch = Buffer.allocUnsafe(256);
+/**
+ * murmur2 of a string's UTF-8 bytes read straight from its char codes, or undefined when a char is
+ * not ASCII (its UTF-8 bytes differ from its code). Order ids are digits: no buffer, no copy.
+ */
+function murmur2Ascii(key: string): number | undefined {
+  const length = key.length;
+  let h = (SEED ^ length) | 0;
+  const whole = length & ~3;
+  let high = 0; // any char code ≥ 0x80 sets a bit here
+  for (let i = 0; i < whole; i += 4) {
+    const a = key.charCodeAt(i);
+    const b = key.charCodeAt(i + 1);
+    const c = key.charCodeAt(i + 2);
+    const d = key.charCodeAt(i + 3);
+    high |= a | b | c | d;
+    let k = a | (b << 8) | (c << 16) | (d << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M) ^ k;
+  }
+  const tail = length & 3;
+  if (tail === 3) h ^= key.charCodeAt(whole + 2) << 16;
+  if (tail >= 2) h ^= key.charCodeAt(whole + 1) << 8;
+  if (tail >= 1) h = Math.imul(h ^ key.charCodeAt(whole), M);
+  for (let i = whole; i < length; i++) high |= key.charCodeAt(i);
+  if (high >= 0x80) return undefined;
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
 
 export function partitionForKey(key: string | Buffer, partitionCount: number): number {
-  let bytes: Uint8Array;
-  if (typeof key !== 'string') bytes = key;
-  else if (key.length <= 64)
-    bytes = scratch.subarray(0, scratch.write(key, 'utf8')); // ≤ 4 bytes a char
-  else bytes = Buffer.from(key, 'utf8');
+  const hash = typeof key === 'string' ? (murmur2Ascii(key) ?? murmur2(Buffer.from(key, 'utf8'))) : murmur2(key);
   // Java's toPositive: clear the sign bit.
-  return (murmur2(bytes) & 0x7fffffff) % partitionCount;
+  return (hash & 0x7fffffff) % partitionCount;
 }
