@@ -23,9 +23,12 @@ async function oneRun(client: Client, taskQueue: string, id: string) {
     const e = history.events?.find((ev) => pick(ev));
     return Number(e?.eventTime?.seconds) * 1000 + Number(e?.eventTime?.nanos) / 1e6;
   };
+  // The last attempt's start to its completion; the attempt number counts the tries before it.
+  const started = history.events?.filter((e) => e.activityTaskStartedEventAttributes).at(-1);
+  const attempts = Number(started?.activityTaskStartedEventAttributes?.attempt ?? 1);
   const activityMs =
     at((e) => e.activityTaskCompletedEventAttributes) - at((e) => e.activityTaskStartedEventAttributes);
-  return { workflowMs, activityMs };
+  return { workflowMs, activityMs, attempts };
 }
 
 export async function latencyRuns(o: {
@@ -41,10 +44,12 @@ export async function latencyRuns(o: {
     const first = await oneRun(o.client, taskQueue, `${taskQueue}-first`);
     const activity: number[] = [];
     const workflow: number[] = [];
+    const attempts: number[] = [];
     for (let i = 0; i < o.runs; i++) {
       const r = await oneRun(o.client, taskQueue, `${taskQueue}-${i}`);
       activity.push(r.activityMs);
       workflow.push(r.workflowMs);
+      attempts.push(r.attempts);
     }
     const stats = (xs: number[]): Stats => ({
       p50: o.percentile(xs, 50),
@@ -52,7 +57,15 @@ export async function latencyRuns(o: {
       p99: o.percentile(xs, 99),
     });
     console.error(`[bench] latency: ${o.runs} runs done`);
-    return { runs: o.runs, eventCount: 10, activityMs: stats(activity), workflowMs: stats(workflow), firstRun: first };
+    return {
+      runs: o.runs,
+      eventCount: 10,
+      activityMs: stats(activity),
+      workflowMs: stats(workflow),
+      // Activity attempts per run: more than one means a run failed and was retried.
+      attempts: { max: Math.max(...attempts), retried: attempts.filter((a) => a > 1).length },
+      firstRun: first,
+    };
   } finally {
     await worker.stop();
   }

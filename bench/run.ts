@@ -26,6 +26,7 @@ import { measureMemory } from './memory.ts';
 const benchOrderIds = (nominalTimeMs: number) =>
   orderIdBase({ topic: 'bench', origin: { workflow: 'bench' }, nominalTimeMs });
 
+const CLIENTS = ['kafkajs', 'librdkafka'] as const;
 const ALL_PRODUCERS = ['ours', 'ours-librdkafka', 'floor', 'floor-librdkafka', 'python', 'java'] as const;
 type Producer = (typeof ALL_PRODUCERS)[number];
 const run = promisify(execFile);
@@ -35,6 +36,7 @@ const opts = new Command('bench')
   .option('--repeats <n>', 'measurements per producer', (v) => Number.parseInt(v, 10), 3)
   .option('--latency-runs <n>', 'workflow runs for latency', (v) => Number.parseInt(v, 10), 200)
   .option('--only <parts>', 'comma list of throughput, latency, memory', 'throughput,latency,memory')
+  .option('--clients <list>', 'backends for latency and memory (comma list of kafkajs, librdkafka)', CLIENTS.join(','))
   .option('--cpu-prof <dir>', "write a V8 CPU profile of each Node producer's measurement into <dir>")
   .option(
     '--producers <list>',
@@ -42,8 +44,17 @@ const opts = new Command('bench')
     ALL_PRODUCERS.join(','),
   )
   .parse()
-  .opts<{ events: number; repeats: number; latencyRuns: number; only: string; producers: string; cpuProf?: string }>();
+  .opts<{
+    events: number;
+    repeats: number;
+    latencyRuns: number;
+    only: string;
+    producers: string;
+    clients: string;
+    cpuProf?: string;
+  }>();
 const parts = new Set(opts.only.split(','));
+const clients = CLIENTS.filter((c) => opts.clients.split(',').includes(c));
 
 const config = loadConfig();
 const logger = createLogger('warn');
@@ -83,7 +94,6 @@ interface Sample {
   seconds: number;
   cpuSeconds: number;
 }
-const CLIENTS = ['kafkajs', 'librdkafka'] as const;
 
 async function ensurePythonVenv() {
   try {
@@ -282,7 +292,7 @@ if (parts.has('latency') || parts.has('memory')) {
   // Each backend's worker in turn, on the same topics and server.
   if (parts.has('latency')) {
     const latency: Record<string, unknown> = {};
-    for (const c of CLIENTS) {
+    for (const c of clients) {
       latency[c] = await latencyRuns({
         client,
         env: { ...env, KAFKA_CLIENT: c },
@@ -295,7 +305,7 @@ if (parts.has('latency') || parts.has('memory')) {
   }
   if (parts.has('memory')) {
     const memory: Record<string, unknown> = {};
-    for (const c of CLIENTS)
+    for (const c of clients)
       memory[c] = await measureMemory({ client, env: { ...env, KAFKA_CLIENT: c }, cwd: root, spawn });
     results['memory'] = memory;
   }
