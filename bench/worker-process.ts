@@ -13,7 +13,9 @@ export async function startWorkerProcess(
   cwd: string,
   taskQueue: string,
 ): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/worker.ts'], {
+  // As `npm run worker` starts it (WORKER_HEAP_MB: V8's heap limit, 256 MB unless set).
+  const heap = `--max-old-space-size=${env['WORKER_HEAP_MB'] ?? '256'}`;
+  const child = spawn(process.execPath, [heap, '--import', 'tsx', 'src/worker.ts'], {
     cwd,
     env: { ...env, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,7 +23,7 @@ export WORKFLOW_BUNDLE="$PWD/.stack/build/workflows.bundle.js"
 
 mkdir -p .stack/logs && : >.stack/logs/worker.log
 step "Worker (task queue ${TEMPORAL_TASK_QUEUE:-order-events}); its log: .stack/logs/worker.log"
-UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}" node --import tsx src/worker.ts > >(tee -a .stack/logs/worker.log | grep --line-buffered -E '"level":"(warn|error)"' >&2) 2>&1 &
+UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}" node --max-old-space-size="${WORKER_HEAP_MB:-256}" --import tsx src/worker.ts > >(tee -a .stack/logs/worker.log | grep --line-buffered -E '"level":"(warn|error)"' >&2) 2>&1 &
 worker=$!
 stop_worker() {
   trap - INT TERM

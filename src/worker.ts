@@ -3,6 +3,7 @@
 // (SIGINT/SIGTERM: in-flight activities finish or fail cleanly first). Exits non-zero on a crash.
 import { localStackEnv } from './local-env.ts'; // first: local stack settings, all or nothing
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as TemporalLevel } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities/index.ts';
 import { activityDeps, createApp } from './app.ts';
@@ -82,6 +83,8 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
       kafkaClient: app.producer.client,
       metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
       tracing: tracing.enabled ? 'on (OTEL_* settings)' : 'off',
+      // V8's heap limit (WORKER_HEAP_MB in the start scripts): without one, garbage grows the heap with the run.
+      heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 1_048_576),
     });
     // The run ledger is read once now, so the first run does not pay for it (not fatal: lookups retry).
     app.producer

@@ -38,7 +38,9 @@ export async function startWorkerProcess(
   /** The program: the worker itself, or test support's fault worker around it. */
   entry = 'src/worker.ts',
 ): Promise<WorkerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', entry], {
+  // As `npm run worker` starts it (WORKER_HEAP_MB: V8's heap limit).
+  const heap = `--max-old-space-size=${process.env['WORKER_HEAP_MB'] ?? '256'}`;
+  const child: ChildProcess = spawn(process.execPath, [heap, '--import', 'tsx', entry], {
     env: envFor(config, {
       TEMPORAL_TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'info',
