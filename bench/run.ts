@@ -328,12 +328,17 @@ if (parts.has('latency') || parts.has('memory')) {
 
 await app.close();
 const out = `${root}bench/results`;
+// A run of every part and producer is `latest`; a narrower one (--only, --producers, --clients,
+// --cpu-prof) is `partial`, so it never overwrites the last full run.
+const full =
+  parts.size === 3 && opts.producers === ALL_PRODUCERS.join(',') && clients.length === CLIENTS.length && !opts.cpuProf;
+const name = full ? 'latest' : 'partial';
 mkdirSync(out, { recursive: true });
-writeFileSync(`${out}/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${out}/${name}.json`, `${JSON.stringify(results, null, 2)}\n`);
 const markdown = (await import('./report.ts')).toMarkdown(results);
-writeFileSync(`${out}/latest.md`, markdown);
-const chart = await renderChart(results, `${out}/latest.png`);
+writeFileSync(`${out}/${name}.md`, markdown);
+const chart = await renderChart(results, `${out}/${name}.png`);
 console.log(markdown);
-console.log(`\nwritten: bench/results/latest.json, latest.md${'written' in chart ? ', latest.png' : ''}`);
+console.log(`\nwritten: bench/results/${name}.json, ${name}.md${'written' in chart ? `, ${name}.png` : ''}`);
 if ('skipped' in chart) console.log(`chart skipped: ${chart.skipped}; the figures above are complete`);
 export type { RunSummary };
