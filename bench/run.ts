@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Command } from 'commander';
-import { orderEventsForRun } from '../src/activities/order-events-source.ts';
+import { orderEventsForRun } from '../src/sources/generator.ts';
 import { orderIdBase } from '../src/run-ledger/index.ts';
 import type { RunSummary } from '../src/activities/types.ts';
 import { createApp } from '../src/app.ts';

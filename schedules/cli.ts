@@ -154,7 +154,10 @@ program
       console.log(`run ${started.workflowId} started; follow it at ${link}`);
       const result = await client.workflow.getHandle<typeof produceOrderEventsWorkflow>(started.workflowId).result();
       console.log(`\n${result.summary}`);
-      console.log(`order ids ${result.firstOrderId} .. ${result.lastOrderId}; event time ${result.nominalTime}`);
+      const ids = result.source
+        ? `source ${result.source.name} → ${result.source.to ?? 'start'}`
+        : `order ids ${result.firstOrderId} .. ${result.lastOrderId}`;
+      console.log(`${ids}; event time ${result.nominalTime}`);
     }),
   );
 

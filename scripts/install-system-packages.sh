@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages, by group; installs only what is missing, with apt-get (as root or via sudo).
 #   test   what the test suite uses: docker-compose (parses docker-compose.yml; no engine needed),
-#          chromium (the Temporal UI browser test), openssl
+#          chromium (the Temporal UI browser test), openssl, postgresql (the outbox source's database)
 #   build  what building the optional librdkafka backend (@confluentinc/kafka-javascript) from
 #          source against Debian's libraries needs (CKJS_LINKING=dynamic; see scripts/install.sh)
 # With no group given: test.
@@ -10,7 +10,7 @@ groups=("${@:-test}")
 want=()
 for group in "${groups[@]}"; do
   case "$group" in
-    test) want+=(docker-compose chromium openssl) ;;
+    test) want+=(docker-compose chromium openssl postgresql) ;;
     build) want+=(g++ make python3 pkg-config libssl-dev zlib1g-dev libsasl2-dev libzstd-dev liblz4-dev libcurl4-openssl-dev) ;;
     *) echo "install-system-packages.sh: unknown group $group (test, build)" >&2; exit 2 ;;
   esac

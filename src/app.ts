@@ -15,6 +15,7 @@ import {
 } from './schema/order-event.ts';
 import { createRegistryClient, type RegistryClient } from './schema/registry-client.ts';
 import { createSchemaIds, type SchemaIds } from './schema/schema-ids.ts';
+import { createEventSource, type EventSource } from './sources/index.ts';
 import { awsSecretReader, createCredentialSource, type CredentialSource, type ReadSecretString } from './secrets.ts';
 
 export interface App {
@@ -25,6 +26,8 @@ export interface App {
   schemaIds: SchemaIds;
   producer: EventProducer;
   engine: Engine;
+  /** Where the events come from (EVENT_SOURCE). */
+  source: EventSource;
   orderEventSchema: LoadedSchema;
   deadLetterSchema: LoadedSchema;
   close(): Promise<void>;
@@ -37,19 +40,7 @@ export function createApp(
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? noMetrics;
   const read = overrides.readSecret ?? awsSecretReader(config.secrets.region, config.secrets.timeoutMs);
-  const cached = createCredentialSource({
-    read: (name) => inSpan('secretsmanager.GetSecretValue', { 'order_events.secret': name }, () => read(name)),
-    kafkaSecretName: config.secrets.kafkaSecretName,
-    registrySecretName: config.secrets.registrySecretName,
-    ttlMs: config.secrets.cacheTtlMs,
-  });
-  const credentials: CredentialSource = {
-    ...cached,
-    invalidate: (which) => {
-      metrics.secretReread(which);
-      cached.invalidate(which);
-    },
-  };
+  const credentials = credentialSource(config, read, metrics);
   const registry = createRegistryClient({
     credentials: () => credentials.registry(),
     invalidateCredentials: () => credentials.invalidate('registry'),
@@ -76,9 +67,11 @@ export function createApp(
     logger,
     metrics,
   });
+  const source = createEventSource(config, read, logger);
   return {
     config,
     logger,
+    source,
     credentials,
     registry,
     schemaIds,
@@ -86,7 +79,27 @@ export function createApp(
     engine,
     orderEventSchema,
     deadLetterSchema,
-    close: () => producer.close(),
+    close: async () => {
+      await producer.close();
+      if (source.kind === 'cursor') await source.close();
+    },
+  };
+}
+
+/** Kafka's and the registry's credentials, cached, each read traced and each re-read counted. */
+function credentialSource(config: Config, read: ReadSecretString, metrics: ProducerMetrics): CredentialSource {
+  const cached = createCredentialSource({
+    read: (name) => inSpan('secretsmanager.GetSecretValue', { 'order_events.secret': name }, () => read(name)),
+    kafkaSecretName: config.secrets.kafkaSecretName,
+    registrySecretName: config.secrets.registrySecretName,
+    ttlMs: config.secrets.cacheTtlMs,
+  });
+  return {
+    ...cached,
+    invalidate: (which) => {
+      metrics.secretReread(which);
+      cached.invalidate(which);
+    },
   };
 }
 
@@ -95,6 +108,8 @@ export function activityDeps(app: App, extra: Partial<ActivityDeps> = {}): Activ
   const { config } = app;
   return {
     produceRun: (request) => app.engine.produceRun(request),
+    produceFromCursor: (request) => app.engine.produceFromCursor(request),
+    source: app.source,
     config: {
       maxEventCount: config.temporal.maxEventCount,
       activity: config.temporal.activity,

@@ -82,6 +82,9 @@ export class LedgerUnavailableError extends TransientError {}
 /** A newer producer of the same slot took over (this attempt is a zombie). Retryable: the next attempt finds the ledger. */
 export class ProducerFencedError extends TransientError {}
 
+/** The event source (the outbox's PostgreSQL) could not be reached or answered too slowly. Retryable. */
+export class SourceUnavailableError extends TransientError {}
+
 /** Kafka refused a request for a reason retrying will not change (a setting, an authorisation, a version). */
 export class KafkaRequestRejectedError extends ProducerError {
   readonly retryable = false;

@@ -17,6 +17,17 @@ export interface RegistryCredentials {
   apiSecret: string;
 }
 
+/** The outbox's PostgreSQL (secret POSTGRES_SECRET_NAME). */
+export interface PostgresCredentials {
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  password: string;
+  /** TLS to the server: off for the local stack, `require` (verified against the system's CAs) otherwise. */
+  ssl: boolean;
+}
+
 /** Where credentials come from. `invalidate` drops the cached copy (after a rejected login). */
 export interface CredentialSource {
   kafka(): Promise<KafkaCredentials>;
@@ -56,6 +67,25 @@ const registrySecret = z.object({
   api_key: nonEmpty,
   api_secret: nonEmpty,
 });
+
+const postgresSecret = z.object({
+  host: nonEmpty,
+  port: z.number({ error: 'is missing or not a number' }).int().min(1).max(65_535).default(5432),
+  database: nonEmpty,
+  user: nonEmpty,
+  password: nonEmpty,
+  ssl: z.boolean({ error: 'is not true or false' }).optional(),
+});
+
+/** Reads and validates the PostgreSQL secret: `{host, port, database, user, password, ssl?}`. */
+export async function readPostgresCredentials(
+  read: ReadSecretString,
+  secretName: string,
+): Promise<PostgresCredentials> {
+  const s = parseSecret(secretName, await read(secretName), postgresSecret);
+  const local = ['127.0.0.1', 'localhost', '::1'].includes(s.host);
+  return { ...s, ssl: s.ssl ?? !local };
+}
 
 function parseSecret<T>(secretName: string, raw: string | undefined, shape: z.ZodType<T>): T {
   if (raw === undefined)

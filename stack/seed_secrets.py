@@ -1,4 +1,4 @@
-"""Seeds the Secrets Manager emulator with the two secrets the producer reads.
+"""Seeds the Secrets Manager emulator with the secrets the producer reads (Kafka, registry, PostgreSQL).
 
 Idempotent: creates each secret, or writes a new version when it exists. The values are the
 credentials the local SASL_SSL listener and registry accept; the shapes are the production ones.
@@ -26,6 +26,13 @@ secrets = {
         "url": os.environ["REGISTRY_URL"],
         "api_key": os.environ["REGISTRY_API_KEY"],
         "api_secret": os.environ["REGISTRY_API_SECRET"],
+    },
+    "order-events/postgres": {
+        "host": "127.0.0.1",
+        "port": int(os.environ["POSTGRES_PORT"]),
+        "database": "order_events",
+        "user": "order_events",
+        "password": os.environ["POSTGRES_PASSWORD"],
     },
 }
 

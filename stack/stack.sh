@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack: Kafka (KRaft), Apicurio Registry (Confluent API), the Temporal dev server
-# with its UI, and moto's Secrets Manager, each run from package-registry downloads; in the
-# three-broker mode also Toxiproxy, between the clients and every broker (and Temporal).
+# with its UI and moto's Secrets Manager, each run from package-registry downloads, and Debian's
+# PostgreSQL (the outbox source's database); in the three-broker mode also Toxiproxy, between
+# the clients and every broker (and Temporal).
 #
 #   stack.sh up | down | status | logs [service] [-f] | env
 #
@@ -26,7 +27,7 @@ ALL_KAFKA=(kafka kafka-1 kafka-2 kafka-3)
 # read_committed consumers, inter-broker traffic) do not. Each broker binds SASL_SSL on its
 # advertised port + 10 and advertises the proxy's address.
 if ((${#KAFKA_NODES[@]} == 3)); then PROXY=(proxy); else PROXY=(); fi
-SERVICES=(secrets "${PROXY[@]}" "${KAFKA_NODES[@]}" registry temporal)
+SERVICES=(secrets postgres "${PROXY[@]}" "${KAFKA_NODES[@]}" registry temporal)
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 DATA="$STATE/data"
@@ -56,6 +57,7 @@ address_of() {
     registry) echo "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" ;;
     temporal) echo "127.0.0.1:$TEMPORAL_PORT, UI http://127.0.0.1:$TEMPORAL_UI_PORT" ;;
     secrets) echo "http://127.0.0.1:$SECRETS_PORT" ;;
+    postgres) echo "127.0.0.1:$POSTGRES_PORT, database order_events" ;;
     proxy) echo "API http://127.0.0.1:$PROXY_PORT; Temporal via 127.0.0.1:$TEMPORAL_PROXY_PORT" ;;
   esac
 }
@@ -67,6 +69,7 @@ port_settings_of() {
     registry) echo "STACK_REGISTRY_PORT STACK_REGISTRY_MANAGEMENT_PORT" ;;
     temporal) echo "STACK_TEMPORAL_PORT STACK_TEMPORAL_UI_PORT" ;;
     secrets) echo "STACK_SECRETS_PORT" ;;
+    postgres) echo "STACK_POSTGRES_PORT" ;;
     proxy) echo "STACK_PROXY_PORT STACK_TEMPORAL_PROXY_PORT" ;;
   esac
 }
@@ -109,7 +112,10 @@ stop_service() {
     return
   fi
   say "$name: stopping (pid $pid)"
-  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  # PostgreSQL's TERM waits for every client to leave; INT is its fast shutdown.
+  local sig=TERM
+  [[ "$name" == postgres ]] && sig=INT
+  kill "-$sig" -- "-$pid" 2>/dev/null || kill "-$sig" "$pid" 2>/dev/null || true
   for ((i = 0; i < 60; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
@@ -136,6 +142,9 @@ health_temporal() {
 }
 health_proxy() {
   curl -fsS -m 5 "http://127.0.0.1:$PROXY_PORT/proxies" 2>/dev/null | grep -q '"kafka-1"'
+}
+health_postgres() {
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -t 5 2>/dev/null
 }
 health_secrets() {
   curl -fsS -m 5 -X POST "http://127.0.0.1:$SECRETS_PORT/" \
@@ -172,6 +181,11 @@ REGISTRY_API_KEY=order-events-registry
 REGISTRY_API_SECRET=$(openssl rand -hex 16)
 TLS_STORE_PASSWORD=$(openssl rand -hex 16)
 CREDS_EOF
+}
+
+# Added after the first release of this file: a clone's existing credentials gain it once.
+ensure_postgres_password() {
+  grep -q '^POSTGRES_PASSWORD=' "$CREDS" || echo "POSTGRES_PASSWORD=$(openssl rand -hex 16)" >>"$CREDS"
 }
 
 ensure_tls() {
@@ -287,6 +301,71 @@ start_proxy() {
   launch proxy "$TOXIPROXY_BIN" -host 127.0.0.1 -port "$PROXY_PORT" -config "$STATE/proxies.json"
 }
 
+# PostgreSQL refuses to run as root: as root, the server runs as the package's `postgres` user
+# (else `nobody`), through setpriv, which execs, so the recorded pid is the postmaster's.
+PG_DATA="$STATE/postgres/data"
+PG_RUN="$STATE/postgres/run"
+pg_user() {
+  [[ $(id -u) -ne 0 ]] && return
+  if id -u postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
+}
+# The command prefix that runs a program as that user (none when not root).
+as_pg() {
+  local user
+  user="$(pg_user)"
+  [[ -z "$user" ]] || echo "setpriv --reuid=$user --regid=$(id -g "$user") --init-groups --"
+}
+start_postgres() {
+  [[ -n "$PG_BIN" ]] || die "postgres: no PostgreSQL under /usr/lib/postgresql; install Debian's postgresql package (bash scripts/install-system-packages.sh)"
+  mkdir -p "$PG_DATA" "$PG_RUN" "$LOGS"
+  # That user must reach its directories: traverse-only on the state dir (which holds secrets).
+  chmod a+x "$STATE" && chmod 755 "$STATE/postgres"
+  if [[ -n "$(pg_user)" ]]; then chown "$(pg_user)" "$PG_DATA" "$PG_RUN"; fi
+  chmod 700 "$PG_DATA"
+  if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
+    say "postgres: creating the cluster in $PG_DATA"
+    # shellcheck disable=SC2046 # the prefix is words on purpose
+    $(as_pg) "$PG_BIN/initdb" -D "$PG_DATA" -U postgres -E UTF8 --no-locale \
+      --auth-local=trust --auth-host=scram-sha-256 >>"$LOGS/postgres.log" 2>&1 ||
+      die "postgres: initdb failed; see $LOGS/postgres.log"
+  fi
+  clear_stale_postgres_lock
+  # shellcheck disable=SC2046 # the prefix is words on purpose
+  launch postgres $(as_pg) "$PG_BIN/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" \
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$PG_RUN" -c fsync=on
+}
+# A killed postmaster leaves postmaster.pid and its socket's lock file behind. PostgreSQL ignores
+# them when their pid is gone, but not when it is a zombie: on a machine whose init does not reap
+# orphans, a SIGKILLed postmaster stays one, and the server would refuse to start. The stack starts
+# postgres only when its recorded postmaster is not running, so a lock naming a dead or zombie pid
+# is stale: it is removed, once the old server's processes have left its shared memory (PostgreSQL's
+# own shared-memory check still refuses to start beside a live one).
+clear_stale_postgres_lock() {
+  local lock="$PG_DATA/postmaster.pid" pid state shmid i
+  [[ -f "$lock" ]] || return 0
+  pid="$(sed -n 1p "$lock")"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+  state="$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1 || true)"
+  [[ -z "$state" || "$state" == Z ]] || return 0
+  shmid="$(sed -n 7p "$lock" | awk '{ print $2 }')"
+  for ((i = 0; i < 30; i++)); do
+    [[ -n "$shmid" ]] && awk -v id="$shmid" '$2 == id && $7 > 0 { f = 1 } END { exit !f }' /proc/sysvipc/shm 2>/dev/null || break
+    sleep 1
+  done
+  say "postgres: removing the lock files of a postmaster that is gone (pid $pid)"
+  rm -f "$lock"
+  [[ "$(sed -n 1p "$PG_RUN/.s.PGSQL.$POSTGRES_PORT.lock" 2>/dev/null)" != "$pid" ]] || rm -f "$PG_RUN/.s.PGSQL.$POSTGRES_PORT.lock"
+}
+# The role and database the outbox secret names (idempotent; over the local socket as superuser).
+ensure_postgres_database() {
+  local psql=("$PG_BIN/psql" -h "$PG_RUN" -p "$POSTGRES_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+  "${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'order_events'" | grep -q 1 ||
+    "${psql[@]}" -c "CREATE ROLE order_events LOGIN"
+  "${psql[@]}" -c "ALTER ROLE order_events PASSWORD '$POSTGRES_PASSWORD'"
+  "${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'order_events'" | grep -q 1 ||
+    "${psql[@]}" -c "CREATE DATABASE order_events OWNER order_events"
+}
+
 start_secrets() {
   launch secrets "$MOTO_VENV/bin/moto_server" -H 127.0.0.1 -p "$SECRETS_PORT"
 }
@@ -297,6 +376,7 @@ seed_secrets() {
     REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7" \
     KAFKA_API_KEY="$KAFKA_API_KEY" KAFKA_API_SECRET="$KAFKA_API_SECRET" \
     REGISTRY_API_KEY="$REGISTRY_API_KEY" REGISTRY_API_SECRET="$REGISTRY_API_SECRET" \
+    POSTGRES_PORT="$POSTGRES_PORT" POSTGRES_PASSWORD="$POSTGRES_PASSWORD" \
     "$MOTO_VENV/bin/python" "$ROOT/stack/seed_secrets.py"
 }
 
@@ -314,6 +394,7 @@ cmd_up() {
   ensure_node_modules
   bash "$ROOT/stack/provision.sh" all
   ensure_credentials
+  ensure_postgres_password
   # shellcheck disable=SC1090
   source "$CREDS"
   ensure_tls
@@ -336,6 +417,7 @@ cmd_up() {
     wait_healthy "$name"
     say "$name: healthy at $(address_of "$name")"
   done
+  ensure_postgres_database
   seed_secrets
   write_env
   say "stack is up; settings for clients are in .stack/env (source it, or see README)"
@@ -359,6 +441,10 @@ export KAFKA_LIBS=$KAFKA_HOME/libs
 # The SDK warns on Node 20 that its 2027 releases need Node 22; a notice, silenced locally.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 export STACK_PIDS=$PIDS
+# PostgreSQL: the app reads the secret; tests and the outbox bench connect with the URL.
+export POSTGRES_SECRET_NAME=order-events/postgres
+export STACK_POSTGRES_PORT=$POSTGRES_PORT
+export STACK_POSTGRES_URL=postgres://order_events:$POSTGRES_PASSWORD@127.0.0.1:$POSTGRES_PORT/order_events
 ENV_EOF
   if ((${#PROXY[@]})); then
     cat >>"$STATE/env" <<ENV_EOF
@@ -369,7 +455,7 @@ ENV_EOF
 }
 
 cmd_down() {
-  local i all=(secrets proxy "${ALL_KAFKA[@]}" registry temporal)
+  local i all=(secrets postgres proxy "${ALL_KAFKA[@]}" registry temporal)
   for ((i = ${#all[@]} - 1; i >= 0; i--)); do
     stop_service "${all[$i]}"
   done

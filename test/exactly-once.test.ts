@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import kafkajs from 'kafkajs';
 import type { App } from '../src/app.ts';
-import { orderEventsForRun } from '../src/activities/order-events-source.ts';
+import { orderEventsForRun } from '../src/sources/generator.ts';
 import {
   KafkaRequestRejectedError,
   LedgerError,

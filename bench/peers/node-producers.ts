@@ -8,7 +8,7 @@
 // argv[2] is a JSON object: { mode, topic, warmupTopic, events, warmup }. Prints one JSON line.
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
-import { orderEventsForRun } from '../../src/activities/order-events-source.ts';
+import { orderEventsForRun } from '../../src/sources/generator.ts';
 import { orderIdBase } from '../../src/run-ledger/index.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';

@@ -2,14 +2,19 @@
 // long-lived engine; tests pass the same engine, wrapped to inject faults, or fakes.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ConfigError, InvalidInputError, ProducerError, errorMessage } from '../errors.ts';
-import type { RunOutcome, RunRequest } from '../engine/index.ts';
+import type { CursorOutcome, CursorRunRequest, RunOutcome, RunRequest } from '../engine/index.ts';
 import { originOf, slotTime, type LedgerRecord, type LegacyLedgerRecord } from '../run-ledger/index.ts';
-import { orderEventsForRun } from './order-events-source.ts';
+import type { EventSource } from '../sources/contract.ts';
+import { generatorSource } from '../sources/generator.ts';
 import type { Limits, ProduceEventsInput, ProduceEventsResult } from './types.ts';
 
 export interface ActivityDeps {
   /** The engine: fences the slot, consults the run ledger, and produces the slot at most once. */
   produceRun(request: RunRequest): Promise<RunOutcome>;
+  /** The engine's cursor path: a cursor source's next run (src/engine/cursor-run.ts). */
+  produceFromCursor?(request: CursorRunRequest): Promise<CursorOutcome>;
+  /** Where the events come from (EVENT_SOURCE); the generator when absent. */
+  source?: EventSource;
   config: {
     maxEventCount: number;
     activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
@@ -55,16 +60,40 @@ async function produce(
   checkInput(input, deps.config.maxEventCount);
   checkTimeout(startToCloseTimeoutMs, deps.config.transactionMaxTimeoutMs);
   const { nominalTimeMs, eventCount } = input;
+  const source = deps.source ?? generatorSource;
+  const run = { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt };
+  const hooks = {
+    onProgress: (acknowledged: number, deadLettered: number) => Object.assign(progress, { acknowledged, deadLettered }),
+    throwIfCancelled: () => {
+      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+    },
+  };
+  if (source.kind === 'cursor') {
+    if (!deps.produceFromCursor) throw new ConfigError(`source ${source.name} needs the engine's cursor path`);
+    const outcome = await deps.produceFromCursor({
+      source,
+      maxEvents: eventCount,
+      nominalTimeMs,
+      run,
+      ...hooks,
+      transactionTimeoutMs: startToCloseTimeoutMs,
+    });
+    const { from, to, lagSeconds } = outcome;
+    return {
+      ...outcome.report,
+      slot: slotTime(nominalTimeMs),
+      runKey: outcome.key,
+      alreadyCommitted: false,
+      source: { name: source.name, from: from ?? null, to: to ?? null, lagSeconds },
+    };
+  }
   const outcome = await deps.produceRun({
     // Scheduled: the schedule's id (the workflow passes TemporalScheduledById); by hand: the workflow id.
     identity: { origin: originOf(input.scheduleId, workflowExecution.workflowId), nominalTimeMs },
     params: { eventCount },
-    events: (firstOrderId) => orderEventsForRun(nominalTimeMs, eventCount, firstOrderId),
-    run: { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt },
-    onProgress: (acknowledged, deadLettered) => Object.assign(progress, { acknowledged, deadLettered }),
-    throwIfCancelled: () => {
-      if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
-    },
+    events: (firstOrderId) => source.events({ nominalTimeMs, eventCount, firstOrderId }),
+    run,
+    ...hooks,
     // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
     transactionTimeoutMs: startToCloseTimeoutMs,
   });
@@ -104,7 +133,7 @@ function checkInput(input: ProduceEventsInput, max: number): void {
 
 function pickReport(
   r: LedgerRecord | LegacyLedgerRecord,
-): Omit<ProduceEventsResult, 'slot' | 'runKey' | 'alreadyCommitted' | 'firstOrderId' | 'lastOrderId'> {
+): Omit<ProduceEventsResult, 'slot' | 'runKey' | 'alreadyCommitted' | 'firstOrderId' | 'lastOrderId' | 'source'> {
   const { topic, acknowledged, deadLettered, dlqTopic, partitions, schemaId, durationMs } = r;
   return { topic, acknowledged, deadLettered, dlqTopic, partitions, schemaId, durationMs };
 }

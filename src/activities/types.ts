@@ -23,8 +23,20 @@ export interface ProduceEventsResult extends RunReport {
   runKey: string;
   /** True when the run was already produced (by an earlier attempt or execution) and nothing was sent. */
   alreadyCommitted: boolean;
-  firstOrderId: string;
-  lastOrderId: string;
+  /** The run's order ids (a RunSource's block); absent for a cursor source, whose events carry their own. */
+  firstOrderId?: string;
+  lastOrderId?: string;
+  /** A cursor source's run: the positions it published between and the lag it left. */
+  source?: SourceProgress;
+}
+
+export interface SourceProgress {
+  name: string;
+  /** The position the run started after (null: the source's beginning) and the one it stopped at. */
+  from: string | null;
+  to: string | null;
+  /** Age of the oldest event still waiting in the source after the run, in seconds (null: not read). */
+  lagSeconds: number | null;
 }
 
 export interface RunSummary extends ProduceEventsResult {

@@ -54,6 +54,18 @@ export interface Config {
     compatibility: Env['REGISTRY_COMPATIBILITY'];
     timeoutMs: number;
   };
+  /** Where events come from (EVENT_SOURCE) and, for the outbox, where it is. */
+  source: {
+    kind: Env['EVENT_SOURCE'];
+    outbox: {
+      secretName: string;
+      table: string;
+      /** The position chain's and the fence's name. */
+      name: string;
+      queryTimeoutMs: number;
+      pageRows: number;
+    };
+  };
   temporal: {
     address: string;
     namespace: string;
@@ -102,6 +114,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       autoRegister: e.REGISTRY_AUTO_REGISTER,
       compatibility: e.REGISTRY_COMPATIBILITY,
       timeoutMs: e.REGISTRY_TIMEOUT_MS,
+    },
+    source: {
+      kind: e.EVENT_SOURCE,
+      outbox: {
+        secretName: e.POSTGRES_SECRET_NAME,
+        table: e.OUTBOX_TABLE,
+        name: e.OUTBOX_SOURCE_NAME ?? `outbox:${e.OUTBOX_TABLE}`,
+        queryTimeoutMs: e.OUTBOX_QUERY_TIMEOUT_MS,
+        pageRows: e.OUTBOX_PAGE_ROWS,
+      },
     },
     temporal: temporalOf(e),
   };

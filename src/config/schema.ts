@@ -45,6 +45,22 @@ const deployment = {
   KAFKA_DLQ_TOPIC: name.default('order-events.dlq'),
   // Unset: `<KAFKA_TOPIC>.runs`. Deployments may share one ledger: a run's key holds its topic.
   KAFKA_RUNS_TOPIC: name.optional(),
+  // Where events come from: the tutorial's generator, or the PostgreSQL outbox (docs/event-sources.md).
+  EVENT_SOURCE: z.enum(['generator', 'outbox'], { error: 'expected generator or outbox' }).default('generator'),
+  POSTGRES_SECRET_NAME: name.default('order-events/postgres'),
+  OUTBOX_TABLE: z
+    .string()
+    .trim()
+    .regex(/^(?:[a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, {
+      error: 'expected a lower-case table name or schema.table (letters, digits, _)',
+    })
+    .default('order_outbox'),
+  // The outbox's position chain and fencing identity; unset: `outbox:<OUTBOX_TABLE>`.
+  OUTBOX_SOURCE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9._:/-]{1,200}$/, { error: 'expected letters, digits and . _ : / - (at most 200)' })
+    .optional(),
   REGISTRY_SUBJECT: name.default('order-events-value'),
   REGISTRY_DLQ_SUBJECT: name.default('order-events.dlq-value'),
 };
@@ -99,6 +115,9 @@ const kafkaTuning = {
 
 const otherTuning = {
   SECRETS_CACHE_TTL_MS: ms(0).default(300_000),
+  // Bound on connecting to the outbox's PostgreSQL and on each of its queries.
+  OUTBOX_QUERY_TIMEOUT_MS: ms(100).default(10_000),
+  OUTBOX_PAGE_ROWS: int(1, 100_000).default(5000),
   SECRETS_TIMEOUT_MS: ms(100).default(5_000),
   ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: ms(1000).default(600_000),
   ACTIVITY_HEARTBEAT_TIMEOUT_MS: ms(1000).default(60_000),
@@ -111,7 +130,7 @@ const otherTuning = {
   // How many activities one worker runs at once (the SDK's default is 100); a worker polls for
   // activity tasks only while it has a free slot.
   TEMPORAL_MAX_CONCURRENT_ACTIVITIES: int(1, 10_000).optional(),
-  // Run-derived order ids leave room for 1,000,000 events per run (see src/activities/order-events-source.ts).
+  // Run-derived order ids leave room for 1,000,000 events per run (see src/sources/generator.ts).
   MAX_EVENT_COUNT: int(1, 1_000_000).default(1_000_000),
   WORKFLOW_BUNDLE: file.optional(),
 };

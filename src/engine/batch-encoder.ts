@@ -29,7 +29,12 @@ export interface EncodeContext {
   run?: RunAttempt;
   /** The transaction span's trace context, carried by every record. */
   headers?: Record<string, string>;
+  /** How a cursor source names an event (an outbox row id): its dead letter carries it. */
+  sourceIdOf?: (event: unknown) => string | undefined;
 }
+
+/** The dead letter's header naming the source's id of the event (an outbox row's id). */
+export const SOURCE_ID_HEADER = 'source_id';
 
 interface BatchEncoderDeps {
   config: { topic: string; dlqTopic: string; maxMessageBytes: number };
@@ -45,10 +50,13 @@ export function createBatchEncoder(deps: BatchEncoderDeps): BatchEncoder {
   const { config, logger } = deps;
   const toDeadLetters = (batch: Batch, event: unknown, context: EncodeContext, failure: DeadLetterFailure) => {
     const key = orderKey(event);
-    const envelope = deadLetter(event, failure, config.topic, deps.now(), context.run);
+    const sourceId = context.sourceIdOf?.(event);
+    const named = sourceId === undefined ? failure : { ...failure, message: `row ${sourceId}: ${failure.message}` };
+    const envelope = deadLetter(event, named, config.topic, deps.now(), context.run);
     const value = encodeWireFormat(context.dlqSchemaId, deps.deadLetterSchema.type, envelope);
     const partition = key === null ? 0 : partitionForKey(key, context.partitions.get(config.dlqTopic)!);
-    batch.deadLetters.push(withHeaders({ key, value, partition }, context.headers));
+    const headers = sourceId === undefined ? context.headers : { ...context.headers, [SOURCE_ID_HEADER]: sourceId };
+    batch.deadLetters.push(withHeaders({ key, value, partition }, headers));
     batch.bytes += value.length;
     logger.debug('event dead-lettered', { errorClass: failure.reason, fieldPaths: failure.fieldPaths });
   };

@@ -6,12 +6,9 @@
 //   produce-batches.ts  the run's events in bounded batches, one in flight, ledger record last
 //   run-report.ts       counts and offsets per partition as batches are acknowledged
 //   restarts.ts         the transaction again after a transient Kafka failure
-import type { Config } from '../config/index.ts';
 import type { RunAttempt } from '../dlq/envelope.ts';
 import type { ProducerTransaction, TransactionOptions } from '../kafka/backend.ts';
-import type { EventProducer } from '../kafka/producer.ts';
-import type { Logger } from '../logger.ts';
-import { noMetrics, type ProducerMetrics } from '../telemetry/metrics.ts';
+import { noMetrics } from '../telemetry/metrics.ts';
 import { inSpan, traceHeaders } from '../telemetry/tracing.ts';
 import {
   orderIdBase,
@@ -25,12 +22,14 @@ import {
   type RunLedger,
   type RunReport,
 } from '../run-ledger/index.ts';
-import type { LoadedSchema } from '../schema/order-event.ts';
-import type { SchemaIds } from '../schema/schema-ids.ts';
-import { createBatchEncoder, type BatchEncoder, type EncodeContext } from './batch-encoder.ts';
+import { createBatchEncoder } from './batch-encoder.ts';
+import { produceCursorRun, type CursorOutcome, type CursorRunRequest } from './cursor-run.ts';
 import { produceBatches } from './produce-batches.ts';
 import { withRestarts } from './restarts.ts';
 import { createRunReportBuilder } from './run-report.ts';
+import { lookups, stepClock, type EngineDeps, type Parts, type RunLookups, type StepClock } from './run-parts.ts';
+
+export type { CursorOutcome, CursorRunRequest } from './cursor-run.ts';
 
 /** A run: produced at most once, whatever the attempt or the execution (src/run-ledger/identity.ts). */
 export interface RunRequest {
@@ -59,32 +58,11 @@ export type RunOutcome = { key: string; firstOrderId: string; lastOrderId: strin
 export interface Engine {
   /** Fences every earlier producer of the run, looks the run up in the ledger, and produces it only if absent. */
   produceRun(request: RunRequest): Promise<RunOutcome>;
-}
-
-interface EngineDeps {
-  config: Pick<
-    Config['kafka'],
-    'topic' | 'dlqTopic' | 'runsTopic' | 'batchMaxMessages' | 'batchMaxBytes' | 'maxMessageBytes'
-  > &
-    Pick<Config['registry'], 'subject' | 'dlqSubject'> & {
-      /** Transient Kafka failures a run's transaction is restarted after, before the attempt fails. */
-      transactionRestarts: number;
-    };
-  producer: EventProducer;
-  schemaIds: SchemaIds;
-  orderEventSchema: LoadedSchema;
-  deadLetterSchema: LoadedSchema;
-  logger: Logger;
-  metrics?: ProducerMetrics;
-  /** The wall clock, for dead letters' `failed_at` (durations use the monotonic clock). */
-  now?: () => number;
-}
-
-/** The engine's long-lived parts, shared by every run. */
-interface Parts extends EngineDeps {
-  metrics: ProducerMetrics;
-  encode: BatchEncoder;
-  observe: TransactionOptions['observe'];
+  /**
+   * A cursor source's next run: fences every earlier run of the source, reads its position from the
+   * ledger, publishes what follows and records the new position in the same transaction.
+   */
+  produceFromCursor(request: CursorRunRequest): Promise<CursorOutcome>;
 }
 
 export function createEngine(deps: EngineDeps): Engine {
@@ -95,7 +73,10 @@ export function createEngine(deps: EngineDeps): Engine {
     encode: createBatchEncoder({ ...deps, now: deps.now ?? Date.now }),
     observe: { committed: (s) => metrics.committed(s), aborted: () => metrics.transactionAborted() },
   };
-  return { produceRun: (request) => produceRun(parts, request) };
+  return {
+    produceRun: (request) => produceRun(parts, request),
+    produceFromCursor: (request) => produceCursorRun(parts, request),
+  };
 }
 
 async function produceRun(parts: Parts, request: RunRequest): Promise<RunOutcome> {
@@ -147,44 +128,10 @@ interface Run {
   request: RunRequest;
   /** When the engine took the run (monotonic clock). */
   started: number;
-  lookups: Omit<EncodeContext, 'run' | 'headers'>;
+  lookups: RunLookups;
   ledger: RunLedger;
   /** Where the last try's time went (logged with the outcome). */
   steps: StepClock;
-}
-
-/**
- * A try's time per step, in ms: `open` (the producer: connect, register the transactional id,
- * begin), `check` (the run ledger), `produce` (encode and send), `commit` (the commit and close).
- */
-type Step = 'open' | 'check' | 'produce' | 'commit';
-interface StepClock {
-  mark(step: Step): void;
-  readonly ms: Partial<Record<Step, number>>;
-}
-
-function stepClock(): StepClock {
-  let last = performance.now();
-  const ms: Partial<Record<Step, number>> = {};
-  return {
-    ms,
-    mark(step) {
-      const now = performance.now();
-      ms[step] = Math.round((now - last) * 10) / 10;
-      last = now;
-    },
-  };
-}
-
-/** The schema ids and partition counts every run needs first (none of it decides anything). */
-async function lookups(parts: Parts): Promise<Run['lookups']> {
-  const { config, schemaIds } = parts;
-  const [schemaId, dlqSchemaId] = await Promise.all([
-    schemaIds.idFor(config.subject, parts.orderEventSchema.text),
-    schemaIds.idFor(config.dlqSubject, parts.deadLetterSchema.text),
-  ]);
-  const partitions = await parts.producer.partitionCounts([config.topic, config.dlqTopic, config.runsTopic]);
-  return { schemaId, dlqSchemaId, partitions };
 }
 
 /**

@@ -25,7 +25,16 @@ import {
   type RunReport,
 } from './record.ts';
 import { ledgerPartitionOf } from './topic.ts';
+import {
+  decodePositionRecord,
+  encodePositionRecord,
+  positionKey,
+  positionRecord,
+  type PositionRecord,
+  type PositionRun,
+} from './position.ts';
 
+export { positionKey, sourceTransactionalId, type PositionRecord, type PositionRun } from './position.ts';
 export {
   MAX_EVENTS_PER_RUN,
   legacyKey,
@@ -86,6 +95,14 @@ export interface RunLedger {
     report: RunReport,
     by: ProducedBy,
   ): LedgerMessage;
+  /**
+   * The latest position record of a cursor source on `topic` (undefined: the source never ran), and
+   * where the next one goes. Call it only once every earlier producer of the source is fenced; like
+   * `check`, it reads the key's partition to its end first.
+   */
+  position(topic: string, source: string): Promise<{ record: PositionRecord | undefined; place: LedgerPlace }>;
+  /** A cursor run's position record, for its last batch. */
+  positionEntry(place: LedgerPlace, run: PositionRun, report: RunReport): LedgerMessage;
   /** The ledger topic's real retention (its retention.ms; Infinity when it never deletes by age). */
   retentionMs(): Promise<number>;
   /** Reads the whole ledger ahead of the first check (a worker calls it at start). */
@@ -137,6 +154,23 @@ export function createRunLedger(deps: RunLedgerDeps): RunLedger {
         committedAt: new Date(state.now()).toISOString(),
       };
       return { key: place.key, value: encodeLedgerRecord(record), partition: place.partition };
+    },
+
+    async position(topic, source) {
+      const partitionCount = await state.reader.partitionCount();
+      const key = positionKey(topic, source);
+      const partition = ledgerPartitionOf(key, partitionCount);
+      const found = await readRunPartition(state, partition, partitionCount, [key]);
+      const value = found.get(key)?.value;
+      return {
+        record: value ? decodePositionRecord(key, value) : undefined,
+        place: { topic: deps.topic, key, partition, partitionCount },
+      };
+    },
+
+    positionEntry(place, run, report) {
+      const record = positionRecord(place.key, place.partitionCount, run, report, new Date(state.now()).toISOString());
+      return { key: place.key, value: encodePositionRecord(record), partition: place.partition };
     },
 
     retentionMs: () => deps.retentionMs(),

@@ -18,6 +18,8 @@ export interface ProducerMetrics {
   runDuration(seconds: number): void;
   /** A cached secret dropped and read again after a refused login. */
   secretReread(secret: 'kafka' | 'registry'): void;
+  /** After a cursor source's run: the age of its oldest event still waiting, in seconds. */
+  sourceLag(source: string, seconds: number): void;
 }
 
 export const noMetrics: ProducerMetrics = {
@@ -30,6 +32,7 @@ export const noMetrics: ProducerMetrics = {
   committed: () => undefined,
   runDuration: () => undefined,
   secretReread: () => undefined,
+  sourceLag: () => undefined,
 };
 
 export function meterMetrics(meter: MetricMeter, client: string): ProducerMetrics {
@@ -48,6 +51,12 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
     'order_events_run_duration',
     'Time from a run starting in the engine (schema and partition lookups included) to its outcome',
   );
+  const lag = meter.createGauge(
+    'order_events_source_lag_seconds',
+    'float',
+    '',
+    "Age of a cursor source's oldest event not yet published, after its last run (seconds)",
+  );
   return {
     produced: (n) => n > 0 && produced.add(n, tags),
     deadLettered: (n) => n > 0 && deadLettered.add(n, tags),
@@ -58,5 +67,6 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
     committed: (s) => commit.record(s, tags),
     runDuration: (s) => run.record(s, tags),
     secretReread: (secret) => rereads.add(1, { secret }),
+    sourceLag: (source, s) => lag.set(s, { ...tags, source }),
   };
 }

@@ -50,8 +50,15 @@ export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput
     .join(' ');
   const summary =
     `${result.alreadyCommitted ? 'Already produced' : 'Produced'} ${result.acknowledged} events to ${result.topic} ` +
-    `(${offsets || 'no partitions'}), ${result.deadLettered} dead-lettered to ${result.dlqTopic}, schema id ${result.schemaId}`;
-  setCurrentDetails(`**${summary}**\n\norder ids ${result.firstOrderId} … ${result.lastOrderId}`);
+    `(${offsets || 'no partitions'}), ${result.deadLettered} dead-lettered to ${result.dlqTopic}, schema id ${result.schemaId}` +
+    (result.source
+      ? `; ${result.source.name} ${result.source.from ?? 'start'} → ${result.source.to ?? 'start'}, lag ${result.source.lagSeconds ?? '?'} s`
+      : '');
+  const where = result.source
+    ? `source ${result.source.name}: position ${result.source.from ?? 'start'} → ${result.source.to ?? 'start'}, ` +
+      `lag ${result.source.lagSeconds === null ? 'unknown' : `${result.source.lagSeconds.toFixed(1)} s`}`
+    : `order ids ${result.firstOrderId} … ${result.lastOrderId}`;
+  setCurrentDetails(`**${summary}**\n\n${where}`);
   // summary first: the UI shows the top of the result without scrolling.
   return { summary, eventCount, nominalTime: nominal.toISOString(), ...result };
 }

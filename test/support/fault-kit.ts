@@ -70,7 +70,7 @@ export function createFaultKit(client: Client, tableFile: string) {
         args: [{ eventCount }],
         ...options,
       }) as Promise<WorkflowHandle<() => Promise<RunSummary>>>;
-    return { config, app, worker, start };
+    return { config, app, worker, start, taskQueue };
   }
 
   /** Counts the run's order ids (read_committed) against the ids it must have: each exactly once. */
@@ -94,7 +94,7 @@ export function createFaultKit(client: Client, tableFile: string) {
     // A run's order ids: its block, from its first id (the same in every attempt of the run).
     const missingOf = (run: RunSummary) => {
       let missing = 0;
-      const first = BigInt(run.firstOrderId);
+      const first = BigInt(run.firstOrderId ?? NaN);
       for (let i = 0; i < run.eventCount; i++) if (!counts.has(String(first + BigInt(i)))) missing++;
       return missing;
     };

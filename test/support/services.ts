@@ -61,6 +61,7 @@ export async function requireService(name: string, probe: () => Promise<unknown>
   }
 }
 
-export const stackPid = (service: 'kafka' | `kafka-${number}` | 'registry' | 'temporal' | 'secrets'): number =>
-  Number(readFileSync(`${required('STACK_PIDS')}/${service}.pid`, 'utf8').trim());
+export const stackPid = (
+  service: 'kafka' | `kafka-${number}` | 'registry' | 'temporal' | 'secrets' | 'postgres',
+): number => Number(readFileSync(`${required('STACK_PIDS')}/${service}.pid`, 'utf8').trim());
 export const kafkaLibs = (): string => required('KAFKA_LIBS');

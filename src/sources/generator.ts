@@ -3,6 +3,7 @@
 // and the run ledger can recognise a run that already committed.
 import type { OrderEvent, OrderStatus } from '../schema/order-event.ts';
 import { MAX_EVENTS_PER_RUN } from '../run-ledger/index.ts';
+import type { RunSource } from './contract.ts';
 
 const STATUSES: OrderStatus[] = ['CREATED', 'CONFIRMED', 'SHIPPED'];
 
@@ -22,3 +23,10 @@ export function* orderEventsForRun(nominalTimeMs: number, count: number, firstOr
     };
   }
 }
+
+/** The tutorial's generator as a RunSource: the default source (EVENT_SOURCE=generator). */
+export const generatorSource: RunSource = {
+  kind: 'run',
+  name: 'generator',
+  events: ({ nominalTimeMs, eventCount, firstOrderId }) => orderEventsForRun(nominalTimeMs, eventCount, firstOrderId),
+};

@@ -1,0 +1,82 @@
+// The outbox's PostgreSQL connections: one small pool per process, built from the secret on first
+// use, every connect and query bounded (a frozen server fails the attempt instead of hanging it),
+// and PostgreSQL's errors mapped to ours: what a retry can fix is a SourceUnavailableError.
+import pg from 'pg';
+import { AuthenticationError, ConfigError, ProducerError, SourceUnavailableError, errorMessage } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { PostgresCredentials } from '../../secrets.ts';
+
+export interface OutboxConnectionDeps {
+  credentials: () => Promise<PostgresCredentials>;
+  /** Drops the cached secret (after a refused login), so the next attempt reads it again. */
+  invalidateCredentials: () => void;
+  secretName: string;
+  /** Bound on connecting and on each query (OUTBOX_QUERY_TIMEOUT_MS). */
+  timeoutMs: number;
+  logger: Logger;
+}
+
+export interface OutboxConnection {
+  query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  close(): Promise<void>;
+}
+
+export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnection {
+  let pool: Promise<pg.Pool> | undefined;
+  const open = async () => {
+    const c = await deps.credentials();
+    const p = new pg.Pool({
+      host: c.host,
+      port: c.port,
+      database: c.database,
+      user: c.user,
+      password: c.password,
+      ssl: c.ssl ? { rejectUnauthorized: true } : false,
+      max: 2,
+      connectionTimeoutMillis: deps.timeoutMs,
+      query_timeout: deps.timeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: 'order-events-producer',
+    });
+    // An idle connection the server dropped (a restart) must not crash the worker.
+    p.on('error', (err) => deps.logger.warn('outbox connection lost', { error: errorMessage(err) }));
+    return p;
+  };
+  return {
+    async query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]> {
+      pool ??= open();
+      pool.catch(() => (pool = undefined));
+      try {
+        const result = await (await pool).query<R>(sql, params);
+        return result.rows;
+      } catch (err) {
+        throw sourceError(err, deps);
+      }
+    },
+    async close() {
+      const p = await pool?.catch(() => undefined);
+      pool = undefined;
+      await p?.end();
+    },
+  };
+}
+
+/** PostgreSQL's SQLSTATE classes that no retry fixes; everything else is the server being away. */
+function sourceError(err: unknown, deps: OutboxConnectionDeps): Error {
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = errorMessage(err);
+  if (code === '28P01' || code === '28000') {
+    deps.invalidateCredentials();
+    return new AuthenticationError(
+      `PostgreSQL refused the credentials of secret ${deps.secretName} (${String(code)}): ${message}`,
+    );
+  }
+  if (code === '3D000')
+    return new ConfigError(`the outbox database in secret ${deps.secretName} does not exist: ${message}`);
+  if (code === '42P01') {
+    return new ConfigError(`${message}: create the outbox table with \`npm run outbox -- init\` (OUTBOX_TABLE)`);
+  }
+  if (code === '42501') return new ConfigError(`PostgreSQL refused the outbox query: ${message}`);
+  if (err instanceof ProducerError) return err; // the secret's own errors
+  return new SourceUnavailableError(`the outbox's PostgreSQL did not answer: ${message}`, { cause: err });
+}

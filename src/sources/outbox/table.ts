@@ -1,0 +1,68 @@
+// The outbox table and its relay table: the DDL `npm run outbox -- init` applies, and the names
+// every query uses. A writer inserts one row per order event in the same transaction as its own
+// change; the row's `txid` (the writing transaction's id, set by a trigger whatever the writer
+// sends) is what lets the relay publish rows in an order in which none can still appear behind it.
+import { ConfigError } from '../../errors.ts';
+
+/** `table` or `schema.table`, lower-case SQL identifiers (quoted in the SQL, so never injected). */
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface OutboxTable {
+  /** The quoted outbox table, e.g. "public"."order_outbox". */
+  table: string;
+  /** The relay table: the last position published per source (housekeeping and a guard, not the truth). */
+  relay: string;
+  /** Its index and trigger names, quoted. */
+  index: string;
+  trigger: string;
+  triggerFunction: string;
+  /** As the user wrote it, for messages. */
+  name: string;
+}
+
+export function outboxTable(name: string): OutboxTable {
+  const parts = name.split('.');
+  if (parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
+    throw new ConfigError(
+      `OUTBOX_TABLE: expected a lower-case table name or schema.table (letters, digits, _), got ${JSON.stringify(name)}`,
+    );
+  }
+  const [schema, table] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['public', parts[0]!];
+  const q = (id: string) => `"${schema}"."${id}"`;
+  return {
+    table: q(table),
+    relay: q(`${table}_relay`),
+    index: `"${table}_txid_id"`,
+    trigger: `"${table}_txid"`,
+    triggerFunction: q(`${table}_set_txid`),
+    name,
+  };
+}
+
+/** The DDL, idempotent: safe to apply again on every deploy. */
+export function outboxDdl(t: OutboxTable): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.table} (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+      inserted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      order_id bigint,
+      customer_id text,
+      order_status text,
+      order_total double precision,
+      created_at timestamptz DEFAULT now()
+    )`,
+    `CREATE INDEX IF NOT EXISTS ${t.index} ON ${t.table} (txid, id)`,
+    // The writer's transaction id, whatever the INSERT says: the relay's ordering depends on it.
+    `CREATE OR REPLACE FUNCTION ${t.triggerFunction}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN NEW.txid := pg_current_xact_id(); RETURN NEW; END $$`,
+    `DROP TRIGGER IF EXISTS ${t.trigger} ON ${t.table}`,
+    `CREATE TRIGGER ${t.trigger} BEFORE INSERT ON ${t.table} FOR EACH ROW EXECUTE FUNCTION ${t.triggerFunction}()`,
+    `CREATE TABLE IF NOT EXISTS ${t.relay} (
+      source text PRIMARY KEY,
+      txid xid8 NOT NULL,
+      last_id bigint NOT NULL,
+      published_at timestamptz NOT NULL DEFAULT now()
+    )`,
+  ];
+}
