@@ -10,7 +10,15 @@ const compose = (...args: string[]): string =>
 
 test('docker-compose.yml parses and declares the stack services', () => {
   const services = compose('config', '--services').trim().split('\n').sort();
-  assert.deepEqual(services, ['certs', 'kafka', 'schema-registry', 'secrets-manager', 'seed-secrets', 'temporal']);
+  assert.deepEqual(services, [
+    'certs',
+    'kafka',
+    'postgres',
+    'schema-registry',
+    'secrets-manager',
+    'seed-secrets',
+    'temporal',
+  ]);
 });
 
 test('docker-compose.yml publishes the contract ports on loopback only', () => {

@@ -70,7 +70,7 @@ describeEachKafkaClient('outbox source under faults (Temporal, worker processes,
   test('PostgreSQL killed -9 mid-run and restarted: the run completes, every row once', async () => {
     const s = await outboxScenario({ OUTBOX_PAGE_ROWS: '1000', OUTBOX_QUERY_TIMEOUT_MS: '2000' });
     await insertMany(s.table, range(1, ROWS));
-    await s.worker();
+    const worker = await s.worker();
     const handle = await s.start(ROWS);
     await midSend(s.config);
     process.kill(stackPid('postgres'), 'SIGKILL');
@@ -78,19 +78,22 @@ describeEachKafkaClient('outbox source under faults (Temporal, worker processes,
     await run('bash', ['stack/stack.sh', 'up'], { timeout: 180_000 });
     const summary = await handle.result();
     assert.equal(summary.acknowledged, ROWS);
+    assert.match(worker.output(), /SourceUnavailableError/, 'the kill hit the run: a read failed and was retried');
     await assertEachRowOnce(s.app, range(1, ROWS));
   });
 
   test('broker killed -9 mid-run and restarted: every row once', async () => {
     const s = await outboxScenario();
     await insertMany(s.table, range(1, ROWS));
-    await s.worker();
+    const worker = await s.worker();
     const handle = await s.start(ROWS);
     await midSend(s.config);
     process.kill(stackPid('kafka'), 'SIGKILL');
     await new Promise((r) => setTimeout(r, 2000));
     await run('bash', ['stack/stack.sh', 'up'], { timeout: 180_000 });
-    const summary = await handle.result();
+    const summary = await handle.result().catch((err: unknown) => {
+      throw new Error(`run failed; the worker's output:\n${worker.output().slice(-6000)}`, { cause: err });
+    });
     assert.equal(summary.acknowledged, ROWS);
     await assertEachRowOnce(s.app, range(1, ROWS));
   });

@@ -26,7 +26,7 @@ export async function withRestarts<T>(transaction: () => Promise<T>, policy: Res
       if (!isRestartable(err) || restart >= policy.restarts) throw err;
       policy.throwIfCancelled?.();
       const pauseMs = 250 * 2 ** restart;
-      policy.logger.warn('slot transaction restarted after a transient Kafka failure', {
+      policy.logger.warn('run transaction restarted after a transient failure', {
         slot: policy.run,
         restart: restart + 1,
         of: policy.restarts,
