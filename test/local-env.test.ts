@@ -72,6 +72,12 @@ test("the settings line names each connection setting's value and source, never 
   assert.equal(settings['TEMPORAL_TASK_QUEUE'], 'orders (environment)');
   assert.equal(settings['TEMPORAL_NAMESPACE'], 'default (default)');
   assert.equal(settings['KAFKA_RUNS_TOPIC'], 'order-events.runs (default)');
+  assert.equal(settings['EVENT_SOURCE'], 'generator (default)');
+  assert.equal(settings['OUTBOX_TABLE'], undefined, 'outbox settings only for the outbox source');
+  const outboxEnv: NodeJS.ProcessEnv = { EVENT_SOURCE: 'outbox' };
+  const outbox = effectiveSettings(loadConfig(outboxEnv), outboxEnv, applyLocalStackEnv(stackFile(), outboxEnv));
+  assert.equal(outbox['POSTGRES_SECRET_NAME'], 'order-events/postgres (default)');
+  assert.equal(outbox['OUTBOX_TABLE'], 'order_outbox (default)');
   assert.ok(!JSON.stringify(settings).includes('local-stack'), 'no credential value');
   assert.match(localStackNote(local), /^applied from .*env \(\d+ settings\)$/);
 });

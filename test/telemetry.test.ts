@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { RunSummary } from '../src/activities/types.ts';
 import { readTopic } from '../src/kafka/read-topic.ts';
 import { createTopicsFor, testConfig } from './support/app.ts';
+import { insertMany, newOutbox, range } from './support/outbox.ts';
 import { plaintextKafka, uniqueName } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
@@ -33,8 +34,8 @@ async function freePort(): Promise<number> {
 }
 
 /** A run of `eventCount` events on a fresh worker process with `env`, on this test's topics. */
-async function runOn(env: Record<string, string>, eventCount: number) {
-  const config = testConfig();
+async function runOn(env: Record<string, string>, eventCount: number, configEnv: Record<string, string> = {}) {
+  const config = testConfig(configEnv);
   await createTopicsFor(config);
   const taskQueue = uniqueName('tq-telemetry');
   const worker = await startWorkerProcess(config, taskQueue, env);
@@ -77,6 +78,20 @@ test('the Prometheus endpoint serves the SDK worker metrics and ours, moved by e
     'the SDK counts the activity execution',
   );
   assert.match(worker.output(), new RegExp(`"metrics":"http://${address.replace(/\./g, '\\.')}/metrics"`));
+});
+
+test('an outbox run sets order_events_source_lag_seconds: the age of the rows it left waiting', async () => {
+  const address = `127.0.0.1:${await freePort()}`;
+  const outbox = await newOutbox();
+  await insertMany(outbox.table, range(1, 12));
+  const { summary } = await runOn({ METRICS_ADDRESS: address, ...outbox.env }, 5, outbox.env);
+  assert.equal(summary.acknowledged, 5);
+  assert.ok(summary.source && summary.source.lagSeconds !== null && summary.source.lagSeconds > 0, 'rows wait');
+  assert.match(summary.summary, /; outbox:ob_\w+ start → \d+:\d+, lag [\d.]+ s$/);
+  const metrics = await (await fetch(`http://${address}/metrics`)).text();
+  const lag = sample(metrics, 'order_events_source_lag_seconds', { source: `outbox:${outbox.env['OUTBOX_TABLE']}` });
+  assert.ok(lag !== undefined && lag > 0 && lag < 600, `lag ${lag}: ${metrics.slice(0, 1000)}`);
+  assert.equal(sample(metrics, 'order_events_produced_total', { client: 'kafkajs' }), 5);
 });
 
 interface OtlpSpan {

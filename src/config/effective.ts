@@ -30,6 +30,10 @@ export function effectiveSettings(
     KAFKA_DLQ_TOPIC: config.kafka.dlqTopic,
     KAFKA_RUNS_TOPIC: config.kafka.runsTopic,
     KAFKA_CLIENT: config.kafka.client,
+    EVENT_SOURCE: config.source.kind,
+    ...(config.source.kind === 'outbox'
+      ? { POSTGRES_SECRET_NAME: config.source.outbox.secretName, OUTBOX_TABLE: config.source.outbox.table }
+      : {}),
   };
   return Object.fromEntries(
     Object.entries(values).map(([name, value]) => [name, `${value} (${settingSource(name, env, local)})`]),
