@@ -98,6 +98,27 @@ describeEachKafkaClient('outbox source under faults (Temporal, worker processes,
     await assertEachRowOnce(s.app, range(1, ROWS));
   });
 
+  test('the worker running the attempt frozen past the heartbeat timeout, then resumed as a zombie: fenced, every row once', async () => {
+    // One activity slot per worker, so the retry goes to the other worker (see test/faults.test.ts).
+    const s = await outboxScenario({ TEMPORAL_MAX_CONCURRENT_ACTIVITIES: '1' });
+    await insertMany(s.table, range(1, ROWS));
+    const a = await s.worker();
+    const b = await s.worker();
+    const handle = await s.start(ROWS);
+    await midSend(s.config);
+    const identity = (await handle.describe()).raw.pendingActivities?.[0]?.lastWorkerIdentity ?? '';
+    const running = [a, b].find((w) => identity.startsWith(w.identity));
+    assert.ok(running, `no worker of ours runs the attempt (identity ${identity})`);
+    running.signal('SIGSTOP');
+    const summary = await handle.result();
+    const resumedAt = running.output().length;
+    running.signal('SIGCONT');
+    await running.waitFor(/"message":"fenced: a newer attempt of this run took over/, 30_000);
+    assert.doesNotMatch(running.output().slice(resumedAt), /"message":"events produced"/);
+    assert.equal(summary.acknowledged, ROWS);
+    await assertEachRowOnce(s.app, range(1, ROWS));
+  });
+
   test('two runs of the source at once (two workflows, two workers): no row twice, none skipped', async () => {
     const s = await outboxScenario();
     await insertMany(s.table, range(1, 30_000));

@@ -90,32 +90,45 @@ export function createOutboxSource(deps: OutboxSourceDeps): CursorSource {
   };
 }
 
-/** The rows after `from` and below `horizon`, at most `max`, fetched a page at a time as they are consumed. */
+/**
+ * The rows after `from` and below `horizon`, at most `max`, fetched a page at a time as they are
+ * consumed; the next page is asked for as soon as a full page arrives, so the database's round trip
+ * overlaps the encoding of the page before.
+ */
 function readBelow(deps: OutboxSourceDeps, from: OutboxPosition, horizon: string, max: number): CursorRead {
   const { connection: db, table: t } = deps;
   const ids = new WeakMap<object, string>();
   let last: OutboxPosition = from;
-  let read = 0;
+  const page = (after: OutboxPosition, limit: number) =>
+    db.query<OutboxRow>(
+      // Output names differ from the columns: ORDER BY would otherwise sort the text aliases.
+      `SELECT id::text AS row_id, txid::text AS row_txid, order_id::text, customer_id, order_status, order_total,
+              floor(extract(epoch FROM created_at) * 1000)::bigint::text AS created_at
+         FROM ${t.table}
+        WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
+        ORDER BY txid, id LIMIT $4`,
+      [after.txid, after.id, horizon, limit],
+    );
   async function* events() {
-    while (read < max) {
-      const limit = Math.min(deps.pageRows, max - read);
-      const rows = await db.query<OutboxRow>(
-        // Output names differ from the columns: ORDER BY would otherwise sort the text aliases.
-        `SELECT id::text AS row_id, txid::text AS row_txid, order_id::text, customer_id, order_status, order_total,
-                floor(extract(epoch FROM created_at) * 1000)::bigint::text AS created_at
-           FROM ${t.table}
-          WHERE (txid, id) > ($1::xid8, $2::bigint) AND txid < $3::xid8
-          ORDER BY txid, id LIMIT $4`,
-        [last.txid, last.id, horizon, limit],
-      );
+    let asked = Math.min(deps.pageRows, max);
+    let next: Promise<OutboxRow[]> | undefined = page(from, asked);
+    let fetched = 0;
+    while (next) {
+      const rows = await next;
+      fetched += rows.length;
+      next = undefined;
+      const end = rows.at(-1);
+      if (end && rows.length === asked && fetched < max) {
+        asked = Math.min(deps.pageRows, max - fetched);
+        next = page({ txid: end.row_txid, id: end.row_id }, asked);
+        next.catch(() => undefined); // surfaced when awaited
+      }
       for (const row of rows) {
         const event = eventOf(row);
         ids.set(event, row.row_id);
         last = { txid: row.row_txid, id: row.row_id };
-        read++;
         yield event;
       }
-      if (rows.length < limit) return;
     }
   }
   return {
