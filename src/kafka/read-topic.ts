@@ -35,7 +35,10 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
   if (target.size === 0) return [];
   const groupId = `order-events-reader-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   const consumer = kafka.consumer({ groupId, readUncommitted: false, sessionTimeout: 10_000, maxWaitTimeInMs: 250 });
-  const records: ReadRecord[] = [];
+  // By partition and offset: after a restart (below) the consumer reads from the beginning again
+  // (nothing is committed), and a record read twice must count once; two records with the same
+  // key and value at different offsets stay two.
+  const records = new Map<string, ReadRecord>();
   const progress = trackReadProgress(consumer);
   // kafkajs restarts the consumer itself after a retriable crash (a coordinator still loading).
   const crashed = new Promise<never>((_, reject) =>
@@ -52,7 +55,9 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
       eachMessage: async ({ partition, message }) => {
         const offset = Number(message.offset);
         if (offset >= (target.get(partition) ?? 0)) return; // written after the read began
-        records.push({
+        const at = `${partition}:${message.offset}`;
+        if (records.has(at)) return;
+        records.set(at, {
           partition,
           offset: message.offset,
           timestamp: Number(message.timestamp),
@@ -76,5 +81,5 @@ export async function readTopic(kafka: Kafka, topic: string, opts: { timeoutMs?:
     await consumer.disconnect().catch(() => undefined);
     await deleteGroup(kafka, groupId);
   }
-  return records;
+  return [...records.values()];
 }
