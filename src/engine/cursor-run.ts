@@ -5,14 +5,14 @@
 // transaction. A run that fails or is fenced commits nothing and moves nothing: the next starts
 // where the last committed run stopped.
 import type { RunAttempt } from '../dlq/envelope.ts';
-import type { ProducerTransaction, TransactionOptions } from '../kafka/backend.ts';
+import type { ProducerTransaction } from '../kafka/backend.ts';
 import { positionKey, slotTime, sourceTransactionalId, type RunLedger, type RunReport } from '../run-ledger/index.ts';
 import type { CursorSource } from '../sources/contract.ts';
 import { inSpan, traceHeaders } from '../telemetry/tracing.ts';
 import { produceBatches } from './produce-batches.ts';
 import { withRestarts } from './restarts.ts';
 import { createRunReportBuilder } from './run-report.ts';
-import { lookups, stepClock, type Parts, type RunLookups, type StepClock } from './run-parts.ts';
+import { lookups, stepClock, transactionOptions, type Parts, type RunLookups, type StepClock } from './run-parts.ts';
 
 export interface CursorRunRequest {
   source: CursorSource;
@@ -57,12 +57,7 @@ export async function produceCursorRun(parts: Parts, request: CursorRunRequest):
     started,
     steps: stepClock(),
   };
-  const transaction: TransactionOptions = {
-    transactionalId: sourceTransactionalId(config.topic, source.name),
-    timeoutMs: request.transactionTimeoutMs,
-    observe: parts.observe,
-    ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
-  };
+  const transaction = transactionOptions(parts, sourceTransactionalId(config.topic, source.name), request);
   const attributes = {
     'messaging.destination.name': config.topic,
     'messaging.kafka.transactional_id': transaction.transactionalId,

@@ -7,7 +7,7 @@
 //   run-report.ts       counts and offsets per partition as batches are acknowledged
 //   restarts.ts         the transaction again after a transient Kafka failure
 import type { RunAttempt } from '../dlq/envelope.ts';
-import type { ProducerTransaction, TransactionOptions } from '../kafka/backend.ts';
+import type { ProducerTransaction } from '../kafka/backend.ts';
 import { noMetrics } from '../telemetry/metrics.ts';
 import { inSpan, traceHeaders } from '../telemetry/tracing.ts';
 import {
@@ -27,7 +27,15 @@ import { produceCursorRun, type CursorOutcome, type CursorRunRequest } from './c
 import { produceBatches } from './produce-batches.ts';
 import { withRestarts } from './restarts.ts';
 import { createRunReportBuilder } from './run-report.ts';
-import { lookups, stepClock, type EngineDeps, type Parts, type RunLookups, type StepClock } from './run-parts.ts';
+import {
+  lookups,
+  stepClock,
+  transactionOptions,
+  type EngineDeps,
+  type Parts,
+  type RunLookups,
+  type StepClock,
+} from './run-parts.ts';
 
 export type { CursorOutcome, CursorRunRequest } from './cursor-run.ts';
 
@@ -92,12 +100,7 @@ async function produceRun(parts: Parts, request: RunRequest): Promise<RunOutcome
   };
   const base = orderIdBase(run.identity);
   const ids = { firstOrderId: String(base), lastOrderId: String(base + BigInt(request.params.eventCount - 1)) };
-  const transaction: TransactionOptions = {
-    transactionalId: runTransactionalId(run.identity),
-    timeoutMs: request.transactionTimeoutMs,
-    observe: parts.observe,
-    ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
-  };
+  const transaction = transactionOptions(parts, runTransactionalId(run.identity), request);
   const spanAttributes = {
     'messaging.destination.name': config.topic,
     'messaging.kafka.transactional_id': transaction.transactionalId,

@@ -35,6 +35,20 @@ export interface Parts extends EngineDeps {
   observe: TransactionOptions['observe'];
 }
 
+/** A run's transaction: `transactionalId` fences every earlier producer with it. */
+export function transactionOptions(
+  parts: Parts,
+  transactionalId: string,
+  request: { transactionTimeoutMs: number; throwIfCancelled?: () => void },
+): TransactionOptions {
+  return {
+    transactionalId,
+    timeoutMs: request.transactionTimeoutMs,
+    observe: parts.observe,
+    ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
+  };
+}
+
 /** What encoding needs, looked up once per run. */
 export type RunLookups = Omit<EncodeContext, 'run' | 'headers' | 'sourceIdOf'>;
 

@@ -21,7 +21,7 @@ export interface RunIdentity {
 }
 
 /** A fixed prefix: ACLs can grant `TransactionalId` by it. Never a per-process or per-deployment setting. */
-const TRANSACTIONAL_ID_PREFIX = 'order-events-producer';
+export const TRANSACTIONAL_ID_PREFIX = 'order-events-producer';
 
 /** Order ids of a run: base + index, index below 2^20 (so at most 1,048,576 events per run). */
 const ORDER_ID_INDEX_BITS = 20n;

@@ -4,9 +4,8 @@
 // a slot's: every run of the source, whatever its slot or origin, fences every earlier one.
 import { z } from 'zod';
 import { LedgerError } from '../errors.ts';
-import type { RunReport } from './record.ts';
-
-const TRANSACTIONAL_ID_PREFIX = 'order-events-producer';
+import { TRANSACTIONAL_ID_PREFIX } from './identity.ts';
+import { reportFields, type RunReport } from './record.ts';
 
 /** `src|<topic>|<source>`: a topic name has no `|`, and the source name is last. */
 export function positionKey(topic: string, source: string): string {
@@ -17,8 +16,6 @@ export function sourceTransactionalId(topic: string, source: string): string {
   return `${TRANSACTIONAL_ID_PREFIX}|${positionKey(topic, source)}`;
 }
 
-const count = z.number().int().min(0);
-const offset = count.nullable();
 const positionSchema = z.object({
   version: z.literal(3),
   key: z.string().min(1),
@@ -30,13 +27,7 @@ const positionSchema = z.object({
   /** The most events the run was allowed to publish. */
   maxEvents: z.number().int().min(1),
   ledgerPartitions: z.number().int().min(1),
-  topic: z.string().min(1),
-  acknowledged: count,
-  deadLettered: count,
-  dlqTopic: z.string().min(1),
-  partitions: z.array(z.object({ partition: count, firstOffset: offset, lastOffset: offset, count })),
-  schemaId: count,
-  durationMs: count,
+  ...reportFields,
   workflowId: z.string().min(1),
   runId: z.string(),
   attempt: z.number().int().min(1),

@@ -55,7 +55,8 @@ export interface RunParams {
 
 const offset = z.number().int().min(0).nullable();
 const count = z.number().int().min(0);
-const report = {
+/** The RunReport's fields, as every ledger record (a run's, a source position's) stores them. */
+export const reportFields = {
   topic: z.string().min(1),
   acknowledged: count,
   deadLettered: count,
@@ -81,11 +82,11 @@ const v2Schema = z.object({
   params: z.object({ eventCount: z.number().int().min(1) }),
   /** The ledger's partition count when the record was written (its key's partition depends on it). */
   ledgerPartitions: z.number().int().min(1),
-  ...report,
+  ...reportFields,
   ...producedBy,
 });
 
-const legacySchema = z.object({ slot: z.string().min(1), ...report, ...producedBy });
+const legacySchema = z.object({ slot: z.string().min(1), ...reportFields, ...producedBy });
 
 /** A run's record (this release). */
 export type LedgerRecord = z.infer<typeof v2Schema>;
