@@ -37,6 +37,12 @@ const checked =
       throw new InvalidArgumentError(errorMessage(err));
     }
   };
+const sourceName = (v: string): string => {
+  if (!/^[A-Za-z0-9._:/-]{1,200}$/.test(v)) {
+    throw new Error(`expected generator or an outbox source name like outbox:order_outbox, got "${v}"`);
+  }
+  return v;
+};
 const jitterOption = checked((v: string) => {
   const ms = /^\d+(ms|s|m|h)$/.test(v.trim()) ? msToNumber(v.trim()) : Number.NaN;
   if (!Number.isFinite(ms) || ms > 3_600_000)
@@ -71,6 +77,11 @@ program
     (v) => positiveInt(loadConfig().temporal.maxEventCount, 'MAX_EVENT_COUNT')(v),
     10,
   )
+  .option(
+    '--source <name>',
+    'the source every run publishes: generator, or an outbox source name (default: this environment’s EVENT_SOURCE, OUTBOX_TABLE, OUTBOX_SOURCE_NAME)',
+    checked(sourceName),
+  )
   .option('--cron <expr>', '5-field cron expression', checked(validateCron), DEFAULT_CRON)
   .option('--timezone <iana>', 'time zone the cron is evaluated in', checked(validateTimezone), DEFAULT_TIMEZONE)
   .option('--jitter <duration>', 'start each run up to this long after its slot (e.g. 30s)', jitterOption, 0)
@@ -78,20 +89,24 @@ program
     '--paused',
     'create it paused: only trigger and backfill start runs until unpause (an update keeps its state)',
   )
-  .action((opts: { eventCount: number; cron: string; timezone: string; jitter: number; paused?: boolean }) =>
-    withClient(async (client, scheduleId) => {
-      const { temporal } = loadConfig();
-      const options = produceOrderEventsSchedule({
-        scheduleId,
-        taskQueue: temporal.taskQueue,
-        eventCount: opts.eventCount,
-        cron: opts.cron,
-        timezone: opts.timezone,
-        jitterMs: opts.jitter,
-        paused: opts.paused ?? false,
-      });
-      console.log(`${scheduleId}: ${await applySchedule(client, options)} (${opts.cron} in ${opts.timezone})`);
-    }),
+  .action(
+    (opts: { eventCount: number; source?: string; cron: string; timezone: string; jitter: number; paused?: boolean }) =>
+      withClient(async (client, scheduleId) => {
+        const { temporal, source } = loadConfig();
+        const options = produceOrderEventsSchedule({
+          scheduleId,
+          taskQueue: temporal.taskQueue,
+          eventCount: opts.eventCount,
+          source: opts.source ?? source.name,
+          cron: opts.cron,
+          timezone: opts.timezone,
+          jitterMs: opts.jitter,
+          paused: opts.paused ?? false,
+        });
+        console.log(
+          `${scheduleId}: ${await applySchedule(client, options)} (${opts.cron} in ${opts.timezone}, source ${opts.source ?? source.name})`,
+        );
+      }),
   );
 
 program

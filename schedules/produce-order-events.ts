@@ -20,6 +20,8 @@ export interface ScheduleSettings {
   scheduleId?: string;
   taskQueue: string;
   eventCount?: number;
+  /** The source every run publishes (`generator` or an outbox source's name); a worker of another refuses the run. */
+  source?: string;
   /** A validated 5-field cron expression (schedules/spec.ts). */
   cron?: string;
   /** An IANA time zone the cron is evaluated in. */
@@ -54,7 +56,7 @@ export function produceOrderEventsSchedule(s: ScheduleSettings): ProduceOrderEve
       type: 'startWorkflow',
       workflowType: produceOrderEventsWorkflow,
       taskQueue: s.taskQueue,
-      args: [{ eventCount: s.eventCount ?? 10 }],
+      args: [{ eventCount: s.eventCount ?? 10, ...(s.source ? { source: s.source } : {}) }],
       // Temporal appends the nominal time, so each firing has its own stable workflow id.
       workflowId: scheduleId,
       staticSummary: `Scheduled run of ${scheduleId}`,

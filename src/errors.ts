@@ -82,8 +82,31 @@ export class LedgerUnavailableError extends TransientError {}
 /** A newer producer of the same slot took over (this attempt is a zombie). Retryable: the next attempt finds the ledger. */
 export class ProducerFencedError extends TransientError {}
 
+/**
+ * The transaction coordinator was still completing another producer's transaction with our id
+ * (CONCURRENT_TRANSACTIONS, left after the client's own retries): another run of the same
+ * transactional id is opening at the same time. Retryable by a new attempt, but never restarted
+ * within one: restarting at once would fence that run back, and two runs doing so fence each other
+ * in turn.
+ */
+export class ConcurrentTransactionError extends TransientError {}
+
 /** The event source (the outbox's PostgreSQL) could not be reached or answered too slowly. Retryable. */
 export class SourceUnavailableError extends TransientError {}
+
+/**
+ * The run names another source than the one this worker publishes (a rollout with workers of two
+ * sources on one task queue, a schedule applied for another deployment): publishing it here would
+ * write the wrong events to the topic.
+ */
+export class SourceMismatchError extends ProducerError {
+  readonly retryable = false;
+}
+
+/** The event source's database answered with an error no retry fixes (SQLSTATE outside the transient classes). */
+export class SourceQueryError extends ProducerError {
+  readonly retryable = false;
+}
 
 /** Kafka refused a request for a reason retrying will not change (a setting, an authorisation, a version). */
 export class KafkaRequestRejectedError extends ProducerError {
@@ -104,6 +127,8 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   RunRequestChangedError.name,
   LedgerRetentionError.name,
   KafkaRequestRejectedError.name,
+  SourceMismatchError.name,
+  SourceQueryError.name,
 ] as const;
 
 export function errorMessage(err: unknown): string {

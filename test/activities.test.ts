@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityDeps } from '../src/activities/index.ts';
 import type { RunRequest } from '../src/engine/index.ts';
+import type { ProduceEventsInput } from '../src/activities/types.ts';
 
 describe('produceEvents activity (MockActivityEnvironment)', () => {
   const deps = (produceRun: ActivityDeps['produceRun']): ActivityDeps => ({
@@ -76,5 +77,33 @@ describe('produceEvents activity (MockActivityEnvironment)', () => {
       },
     );
     assert.equal(called, false);
+  });
+
+  test("a run that names another source is refused non-retryably, naming both; one naming this worker's runs", async () => {
+    const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+    const env = new MockActivityEnvironment(info, { logger: quiet });
+    let called = 0;
+    const activities = createActivities(
+      deps(async () => {
+        called++;
+        return { status: 'produced', report, ...ids };
+      }),
+    );
+    const run = (source: string) =>
+      env.run((input: ProduceEventsInput) => activities.produceEvents(input), {
+        eventCount: 1,
+        nominalTimeMs: Date.now(),
+        source,
+      });
+    await assert.rejects(run('outbox:order_outbox'), (err: Error) => {
+      assert.ok(err instanceof ApplicationFailure);
+      assert.equal(err.type, 'SourceMismatchError');
+      assert.equal(err.nonRetryable, true);
+      assert.match(err.message, /asks for source outbox:order_outbox, but this worker publishes source generator/);
+      return true;
+    });
+    assert.equal(called, 0, 'nothing was produced');
+    await run('generator');
+    assert.equal(called, 1);
   });
 });

@@ -184,3 +184,16 @@ describe('timeouts', () => {
     );
   });
 });
+
+test('the source a run names: generator by default, the outbox by its name; order_outbox and public.order_outbox are one source', () => {
+  assert.equal(loadConfig({}).source.name, 'generator');
+  const plain = loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: 'order_outbox' });
+  const qualified = loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: 'public.order_outbox' });
+  assert.equal(plain.source.name, 'outbox:order_outbox');
+  assert.equal(qualified.source.name, plain.source.name);
+  assert.equal(qualified.source.outbox.table, 'order_outbox');
+  assert.equal(loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: 'sales.orders' }).source.name, 'outbox:sales.orders');
+  assert.equal(loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_SOURCE_NAME: 'eu' }).source.name, 'eu');
+  assert.equal(plain.source.outbox.pageBytes, 16_777_216);
+  assert.throws(() => loadConfig({ OUTBOX_PAGE_BYTES: '100' }), /OUTBOX_PAGE_BYTES: expected an integer >= 65536/);
+});

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
-import { TransientError } from '../src/errors.ts';
+import { ConcurrentTransactionError, ProducerFencedError, TransientError } from '../src/errors.ts';
 import type { EventProducer } from '../src/kafka/producer.ts';
 import { createLogger } from '../src/logger.ts';
 import { createEngine } from '../src/engine/index.ts';
@@ -16,6 +16,12 @@ describe('transaction restarts', () => {
       client: 'kafkajs',
       ready: async () => undefined,
       partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
+      topicLimits: async () => ({
+        maxMessageBytes: 1_048_588,
+        logAppendTime: false,
+        beforeMaxMs: 1e15,
+        afterMaxMs: 1e15,
+      }),
       inTransaction: async () => {
         opened++;
         // The cancellation reaches the attempt while it waits to restart (250 ms).
@@ -48,5 +54,51 @@ describe('transaction restarts', () => {
       /activity cancelled/,
     );
     assert.equal(opened, 1, 'the cancelled attempt did not open its run transaction again');
+  });
+
+  test('a fence or another opener of the transactional id is not restarted within the attempt (it would fence back)', async () => {
+    for (const err of [
+      new ProducerFencedError('a newer attempt took over'),
+      new ConcurrentTransactionError('another producer is opening'),
+    ]) {
+      let opened = 0;
+      const producer = {
+        client: 'kafkajs',
+        ready: async () => undefined,
+        partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
+        topicLimits: async () => ({
+          maxMessageBytes: 1_048_588,
+          logAppendTime: false,
+          beforeMaxMs: 1e15,
+          afterMaxMs: 1e15,
+        }),
+        inTransaction: async () => {
+          opened++;
+          throw err;
+        },
+        ledger: async () => ({}),
+        close: async () => undefined,
+      } as unknown as EventProducer;
+      const config = loadConfig({});
+      const engine = createEngine({
+        config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
+        producer,
+        schemaIds: { idFor: async () => 1 },
+        orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
+        deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),
+        logger: createLogger('error', () => undefined),
+      });
+      await assert.rejects(
+        engine.produceRun({
+          identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
+          params: { eventCount: 1 },
+          events: () => [],
+          run: { workflowId: 'wf', runId: 'r', attempt: 1 },
+          transactionTimeoutMs: 60_000,
+        }),
+        (e: unknown) => e === err,
+      );
+      assert.equal(opened, 1, `${err.name}: opened once, not restarted`);
+    }
   });
 });

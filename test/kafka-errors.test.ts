@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import kafkajs from 'kafkajs';
-import { AuthenticationError, KafkaRequestRejectedError, ProducerFencedError, TransientError } from '../src/errors.ts';
+import {
+  AuthenticationError,
+  ConcurrentTransactionError,
+  KafkaRequestRejectedError,
+  ProducerFencedError,
+  TransientError,
+} from '../src/errors.ts';
 import { producerErrorFromKafkajs } from '../src/kafka/errors.ts';
 
 const { KafkaJSProtocolError, KafkaJSNumberOfRetriesExceeded, KafkaJSConnectionError } = kafkajs;
@@ -21,6 +27,8 @@ describe('Kafka error classification', () => {
       ProducerFencedError,
       true,
     ],
+    // Left after the client's retries: another producer of the id is opening (not restarted in the attempt).
+    ['CONCURRENT_TRANSACTIONS', protocol('CONCURRENT_TRANSACTIONS', true, 51), ConcurrentTransactionError, true],
     ['INVALID_TXN_STATE (start over)', protocol('INVALID_TXN_STATE', false), TransientError, true],
     ['NOT_ENOUGH_REPLICAS', protocol('NOT_ENOUGH_REPLICAS', true), TransientError, true],
     // Kafka marks it retriable: stale metadata after a leadership move (a missing topic is named

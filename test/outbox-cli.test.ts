@@ -38,7 +38,7 @@ test('init, add, a run, status and prune: the published rows go, the waiting one
   const env = envFor(config, { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table });
   const init = await outboxCli(['init'], env);
   assert.equal(init.code, 0, init.out);
-  assert.match(init.out, new RegExp(`${table}: ready`));
+  assert.match(init.out, new RegExp(`${table}: ready .*source outbox:${table} → ${config.kafka.topic} registered`));
   assert.equal((await outboxCli(['init'], env)).code, 0, 'init again is a no-op');
   const added = await outboxCli(['add', '--count', '8'], env);
   assert.match(added.out, /added 8 rows/, added.out);
@@ -54,9 +54,17 @@ test('init, add, a run, status and prune: the published rows go, the waiting one
   });
   assert.equal(outcome.report.acknowledged, 5);
   const status = await outboxCli(['status'], env);
-  assert.match(status.out, new RegExp(`outbox:${table}: published up to ${outcome.to} .*, 3 rows waiting`), status.out);
+  assert.match(
+    status.out,
+    new RegExp(`outbox:${table} → ${config.kafka.topic}: published up to ${outcome.to} .*, 3 rows waiting`),
+    status.out,
+  );
   const pruned = await outboxCli(['prune'], env);
-  assert.match(pruned.out, new RegExp(`deleted 5 rows published by outbox:${table}`), pruned.out);
+  assert.match(
+    pruned.out,
+    new RegExp(`deleted 5 rows \\(up to ${outcome.to}, published by all 1 sources\\)`),
+    pruned.out,
+  );
   const db = await pgClient();
   try {
     const left = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
@@ -67,6 +75,86 @@ test('init, add, a run, status and prune: the published rows go, the waiting one
   const ids = (await readOrderIds(app)).sort();
   assert.equal(ids.length, 5);
   await assertEachRowOnce(app, ids);
+});
+
+/** One run of a deployment's outbox source (its app) through the engine. */
+const publish = (app: App, maxEvents = 1000) =>
+  app.engine.produceFromCursor({
+    source: app.source as CursorSource,
+    maxEvents,
+    nominalTimeMs: Date.now(),
+    run: { workflowId: uniqueName('wf-cli'), runId: 'run', attempt: 1 },
+    transactionTimeoutMs: 60_000,
+  });
+
+test('two deployments publish one table to two topics: prune waits for both, and an unregistered one is refused', async () => {
+  const table = freshTable();
+  const deployment = async () => {
+    const config = testConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table });
+    await createTopicsFor(config);
+    const app = testApp(config);
+    apps.push(app);
+    return { app, env: envFor(config, { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table }) };
+  };
+  const [a, b, late] = [await deployment(), await deployment(), await deployment()];
+  assert.equal((await outboxCli(['init'], a.env)).code, 0);
+  assert.equal((await outboxCli(['init'], b.env)).code, 0);
+  assert.match((await outboxCli(['add', '--count', '10'], a.env)).out, /added 10 rows/);
+  assert.equal((await publish(a.app)).report.acknowledged, 10);
+  const first = await outboxCli(['prune'], a.env);
+  assert.match(first.out, /deleted 0 rows/, 'b has published nothing yet: every row stays');
+  assert.equal((await publish(b.app)).report.acknowledged, 10);
+  const second = await outboxCli(['prune'], a.env);
+  assert.match(second.out, /deleted 10 rows .*published by all 2 sources/, second.out);
+  const ids = await readOrderIds(a.app);
+  assert.equal(ids.length, 10);
+  await assertEachRowOnce(a.app, ids);
+  await assertEachRowOnce(b.app, ids);
+  // A third deployment that was never registered: its first run is refused, naming the others.
+  await assert.rejects(publish(late.app), (err: unknown) => {
+    assert.equal((err as Error).name, 'LedgerError');
+    assert.match(
+      (err as Error).message,
+      new RegExp(
+        `source outbox:${table} has never published ${table} to .*other sources publish it .*npm run outbox -- init`,
+      ),
+    );
+    return true;
+  });
+  assert.equal((await readOrderIds(late.app)).length, 0);
+  const status = await outboxCli(['status'], a.env);
+  assert.match(status.out, new RegExp(`→ ${a.app.config.kafka.topic}: published up to`));
+  assert.match(status.out, new RegExp(`→ ${b.app.config.kafka.topic}: published up to`));
+});
+
+test('an earlier release’s relay table (keyed by source) is migrated by init; its row is kept and claimed', async () => {
+  const table = freshTable();
+  const config = testConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table });
+  const env = envFor(config, { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table });
+  const db = await pgClient();
+  try {
+    // What the earlier release's init made, with a position it recorded.
+    await db.query(`CREATE TABLE ${table}_relay (source text PRIMARY KEY, txid xid8 NOT NULL, last_id bigint NOT NULL,
+                      published_at timestamptz NOT NULL DEFAULT now())`);
+    await db.query(`INSERT INTO ${table}_relay (source, txid, last_id) VALUES ($1, '900'::xid8, 7)`, [
+      `outbox:${table}`,
+    ]);
+    await createTopicsFor(config);
+    const app = testApp(config);
+    apps.push(app);
+    assert.equal((await outboxCli(['add', '--count', '1'], env)).code, 1, 'no outbox table yet');
+    const init = await outboxCli(['init'], env);
+    assert.match(init.out, /given the earlier release’s relay row of its source/, init.out);
+    const rows = await db.query(`SELECT topic, source, txid::text, last_id::text FROM ${table}_relay`);
+    assert.deepEqual(rows.rows, [{ topic: config.kafka.topic, source: `outbox:${table}`, txid: '900', last_id: '7' }]);
+    // The ledger has no position for it, the relay row says it published: refused, nothing republished.
+    await assert.rejects(
+      publish(app),
+      /holds no position for source .* but .*_relay says it published rows up to 900:7/,
+    );
+  } finally {
+    await db.end();
+  }
 });
 
 async function readOrderIds(app: App): Promise<number[]> {

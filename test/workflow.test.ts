@@ -18,6 +18,8 @@ import { applySchedule } from '../schedules/apply.ts';
 import { produceOrderEventsSchedule } from '../schedules/produce-order-events.ts';
 import { createTopicsFor, envFor, putSecret, readDecoded, testApp, testConfig } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
+import { insertRows, outboxConfig, pgClient, range } from './support/outbox.ts';
+import { outboxTable } from '../src/sources/outbox/table.ts';
 import { readSecretJson, temporalAddress, temporalCli, uniqueName } from './support/services.ts';
 import { startWorker, temporalClient, workflowBundle, type TestWorker } from './support/worker.ts';
 
@@ -157,8 +159,15 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
         { eventCount: n },
         `eventCount must be an integer from 1 to 1000, got ${JSON.stringify(n)}`,
       ]),
-      [{ count: 5 }, 'the input has unknown field(s) "count"; its only field is "eventCount"'],
-      [{ eventCount: 5, extra: true }, 'the input has unknown field(s) "extra"; its only field is "eventCount"'],
+      [{ count: 5 }, 'the input has unknown field(s) "count"; its fields are "eventCount" and "source"'],
+      [
+        { eventCount: 5, extra: true },
+        'the input has unknown field(s) "extra"; its fields are "eventCount" and "source"',
+      ],
+      [
+        { eventCount: 5, source: 'no spaces please' },
+        'source must be a source\'s name ("generator", or an outbox\'s OUTBOX_SOURCE_NAME such as "outbox:order_outbox"), got "no spaces please"',
+      ],
       ['5', 'the input must be an object like {"eventCount": 10}, got "5"'],
       [[5], 'the input must be an object like {"eventCount": 10}, got [5]'],
       [null, 'the input must be an object like {"eventCount": 10}, got null'],
@@ -213,6 +222,49 @@ describeEachKafkaClient('produceOrderEventsWorkflow', (kafkaClient) => {
       scanned++;
     }
     assert.ok(scanned >= 5, `scanned ${scanned} histories`);
+  });
+
+  test("the source travels with the run: an outbox schedule's run is refused by a generator worker, and the reverse", async () => {
+    const outbox = await outboxConfig();
+    await createTopicsFor(outbox);
+    const outboxApp = testApp(outbox);
+    const outboxWorker = await startWorker(outboxApp);
+    const table = outboxTable(outbox.source.outbox.table).table;
+    const db = await pgClient();
+    try {
+      await insertRows(db, table, range(1, 3));
+      /** The run a schedule applied for `source` starts: its workflow input, as `schedule apply` writes it. */
+      const runOf = (source: string, taskQueue: string) => {
+        const args = produceOrderEventsSchedule({ taskQueue, eventCount: 5, source }).action.args!;
+        assert.deepEqual(args, [{ eventCount: 5, source }]);
+        return client.workflow.execute('produceOrderEventsWorkflow', {
+          taskQueue,
+          workflowId: uniqueName('wf-src'),
+          args,
+        }) as Promise<RunSummary>;
+      };
+      const cases = [
+        { asked: outbox.source.name, mine: 'generator', queue: shared.taskQueue },
+        { asked: 'generator', mine: outbox.source.name, queue: outboxWorker.taskQueue },
+      ];
+      for (const { asked, mine, queue } of cases) {
+        const failure = applicationFailure(await runOf(asked, queue).catch((e: unknown) => e));
+        assert.equal(failure.type, 'SourceMismatchError');
+        assert.equal(failure.nonRetryable, true);
+        assert.match(failure.message, new RegExp(`asks for source ${asked}, but this worker publishes source ${mine}`));
+      }
+      assert.equal((await orderIds(outbox.kafka.topic)).length, 0, "no sample written to the outbox's topic");
+      const rows = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${outbox.source.outbox.table}_relay`);
+      assert.equal(rows.rows[0]?.n, '0', 'the outbox was not published');
+      // Each on its own worker, the same inputs run.
+      const published = await runOf(outbox.source.name, outboxWorker.taskQueue);
+      assert.equal(published.acknowledged, 3);
+      assert.equal((await runOf('generator', shared.taskQueue)).acknowledged, 5);
+    } finally {
+      await db.end();
+      await outboxWorker.stop();
+      await outboxApp.close();
+    }
   });
 
   test('the manual start command from the README works with the real temporal binary', async () => {

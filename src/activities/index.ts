@@ -1,7 +1,7 @@
 // The produceEvents activity, made by a factory over narrow dependencies: the worker passes the
 // long-lived engine; tests pass the same engine, wrapped to inject faults, or fakes.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { ConfigError, InvalidInputError, ProducerError, errorMessage } from '../errors.ts';
+import { ConfigError, InvalidInputError, ProducerError, SourceMismatchError, errorMessage } from '../errors.ts';
 import type { CursorOutcome, CursorRunRequest, RunOutcome, RunRequest } from '../engine/index.ts';
 import { originOf, slotTime, type LedgerRecord, type LegacyLedgerRecord } from '../run-ledger/index.ts';
 import type { EventSource } from '../sources/contract.ts';
@@ -57,10 +57,10 @@ async function produce(
 ): Promise<ProduceEventsResult> {
   const { workflowExecution, attempt, startToCloseTimeoutMs } = ctx.info;
   if (!workflowExecution) throw new InvalidInputError('produceEvents runs inside a workflow only');
-  checkInput(input, deps.config.maxEventCount);
+  const source = deps.source ?? generatorSource;
+  checkInput(input, deps.config.maxEventCount, source.name);
   checkTimeout(startToCloseTimeoutMs, deps.config.transactionMaxTimeoutMs);
   const { nominalTimeMs, eventCount } = input;
-  const source = deps.source ?? generatorSource;
   const run = { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt };
   const hooks = {
     onProgress: (acknowledged: number, deadLettered: number) => Object.assign(progress, { acknowledged, deadLettered }),
@@ -110,6 +110,16 @@ async function produce(
   return { ...outcome.report, ...ids, alreadyCommitted: false };
 }
 
+/** A run that names its source runs only on a worker of that source. */
+function checkSource(asked: string | undefined, mine: string): void {
+  if (asked === undefined || asked === mine) return;
+  throw new SourceMismatchError(
+    `the run asks for source ${asked}, but this worker publishes source ${mine} ` +
+      `(EVENT_SOURCE, OUTBOX_TABLE, OUTBOX_SOURCE_NAME): nothing was sent. Run it on a worker set up for ${asked}, ` +
+      `or give each source its own task queue (TEMPORAL_TASK_QUEUE)`,
+  );
+}
+
 function checkTimeout(startToCloseTimeoutMs: number, transactionMaxTimeoutMs: number): void {
   if (startToCloseTimeoutMs <= transactionMaxTimeoutMs) return;
   throw new ConfigError(
@@ -118,8 +128,8 @@ function checkTimeout(startToCloseTimeoutMs: number, transactionMaxTimeoutMs: nu
   );
 }
 
-function checkInput(input: ProduceEventsInput, max: number): void {
-  const { eventCount, nominalTimeMs, scheduleId } = input ?? {};
+function checkInput(input: ProduceEventsInput, max: number, sourceName: string): void {
+  const { eventCount, nominalTimeMs, scheduleId, source } = input ?? {};
   if (!Number.isInteger(eventCount) || eventCount < 1 || eventCount > max) {
     throw new InvalidInputError(`eventCount must be an integer from 1 to ${max}, got ${JSON.stringify(eventCount)}`);
   }
@@ -129,6 +139,10 @@ function checkInput(input: ProduceEventsInput, max: number): void {
   if (scheduleId !== undefined && (typeof scheduleId !== 'string' || scheduleId === '')) {
     throw new InvalidInputError(`scheduleId must be a schedule id or absent, got ${JSON.stringify(scheduleId)}`);
   }
+  if (source !== undefined && (typeof source !== 'string' || source === '')) {
+    throw new InvalidInputError(`source must be a source's name or absent, got ${JSON.stringify(source)}`);
+  }
+  checkSource(source, sourceName);
 }
 
 function pickReport(

@@ -5,7 +5,13 @@ import type { RunReport } from '../run-ledger/record.ts';
 export type { PartitionSummary } from '../run-ledger/record.ts';
 
 export interface ProduceOrderEventsInput {
-  eventCount: number;
+  eventCount?: number;
+  /**
+   * The source the run publishes: `generator`, or an outbox source's name (OUTBOX_SOURCE_NAME,
+   * `outbox:<table>` by default). A worker set up for another source refuses the run; absent, the
+   * run publishes whatever source its worker is set up for.
+   */
+  source?: string;
 }
 
 export interface ProduceEventsInput {
@@ -14,6 +20,8 @@ export interface ProduceEventsInput {
   nominalTimeMs: number;
   /** The schedule that started the run (TemporalScheduledById); absent for a run started by hand. */
   scheduleId?: string;
+  /** The source the run must publish (its workflow input's `source`); absent: the worker's. */
+  source?: string;
 }
 
 export interface ProduceEventsResult extends RunReport {

@@ -6,7 +6,9 @@ import { runCommand } from './run-command.ts';
 import { awsSecretReader } from '../secrets.ts';
 import { outboxConnection } from '../sources/index.ts';
 import type { OutboxConnection } from '../sources/outbox/connection.ts';
-import { outboxDdl, outboxTable, type OutboxTable } from '../sources/outbox/table.ts';
+import { formatPosition } from '../sources/outbox/position.ts';
+import { pruneEverySource, registerSource, relayRows } from '../sources/outbox/relay.ts';
+import { LEGACY_TOPIC, outboxDdl, outboxTable, type OutboxTable } from '../sources/outbox/table.ts';
 import type { App } from '../app.ts';
 
 const program = new Command('outbox').description('Manage the PostgreSQL outbox the outbox source publishes');
@@ -29,7 +31,14 @@ program
     runCommand((app) =>
       withOutbox(app, async (db, t) => {
         for (const statement of outboxDdl(t)) await db.query(statement);
-        console.log(`${t.name}: ready (and ${t.name}_relay)`);
+        const me = { topic: app.config.kafka.topic, source: app.config.source.outbox.name };
+        const registered = await registerSource(db, t, me);
+        const said = {
+          registered: 'registered: prune keeps every row until it is published here',
+          claimed: 'given the earlier release’s relay row of its source',
+          already: 'already registered',
+        }[registered];
+        console.log(`${t.name}: ready (and ${t.name}_relay); source ${me.source} → ${me.topic} ${said}`);
       }),
     ),
   );
@@ -58,21 +67,23 @@ program
 
 program
   .command('status')
-  .description('per source: the last position published, rows waiting and the oldest one’s age')
+  .description('per topic and source: the last position published, rows waiting and the oldest one’s age')
   .action(() =>
     runCommand((app) =>
       withOutbox(app, async (db, t) => {
         const [all] = await db.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${t.table}`);
         console.log(`${t.name}: ${all?.rows} rows`);
-        const sources = await db.query<{ source: string; position: string; published_at: Date; waiting: string }>(
-          `SELECT r.source, r.txid::text || ':' || r.last_id::text AS position, r.published_at,
-                  (SELECT count(*) FROM ${t.table} o WHERE (o.txid, o.id) > (r.txid, r.last_id))::text AS waiting
-             FROM ${t.relay} r ORDER BY r.source`,
-        );
-        if (sources.length === 0) console.log('no source has published from it yet');
-        for (const s of sources) {
+        const rows = await relayRows(db, t);
+        if (rows.length === 0) console.log('no source has published from it yet');
+        for (const r of rows) {
+          const [w] = await db.query<{ waiting: string }>(
+            `SELECT count(*)::text AS waiting FROM ${t.table} WHERE (txid, id) > ($1::xid8, $2::bigint)`,
+            [r.position.txid, r.position.id],
+          );
+          const topic = r.topic === LEGACY_TOPIC ? '(topic not recorded: run `npm run outbox -- init`)' : r.topic;
           console.log(
-            `${s.source}: published up to ${s.position} (${s.published_at.toISOString()}), ${s.waiting} rows waiting`,
+            `${r.source} → ${topic}: published up to ${formatPosition(r.position)} ` +
+              `(${r.publishedAt.toISOString()}), ${w?.waiting} rows waiting`,
           );
         }
       }),
@@ -81,20 +92,14 @@ program
 
 program
   .command('prune')
-  .description('delete the rows a source has published (kept: everything after its position)')
-  .option('--source <name>', 'the source whose published rows go (default: this deployment’s OUTBOX_SOURCE_NAME)')
-  .action((opts: { source?: string }) =>
+  .description('delete the rows that every source of the table has published (any source that has not keeps them)')
+  .action(() =>
     runCommand((app) =>
       withOutbox(app, async (db, t) => {
-        const source = opts.source ?? app.config.source.outbox.name;
-        const [deleted] = await db.query<{ n: string }>(
-          `WITH gone AS (
-             DELETE FROM ${t.table} o USING ${t.relay} r
-              WHERE r.source = $1 AND (o.txid, o.id) <= (r.txid, r.last_id) RETURNING 1)
-           SELECT count(*)::text AS n FROM gone`,
-          [source],
-        );
-        console.log(`${t.name}: deleted ${deleted?.n} rows published by ${source}`);
+        const sources = await relayRows(db, t);
+        const { deleted, upTo } = await pruneEverySource(db, t);
+        const up = upTo ? ` (up to ${formatPosition(upTo)}, published by all ${sources.length} sources)` : '';
+        console.log(`${t.name}: deleted ${deleted} rows${up}`);
       }),
     ),
   );

@@ -57,6 +57,8 @@ export interface Config {
   /** Where events come from (EVENT_SOURCE) and, for the outbox, where it is. */
   source: {
     kind: Env['EVENT_SOURCE'];
+    /** The name a run gives to ask for this source: `generator`, or the outbox's name. */
+    name: string;
     outbox: {
       secretName: string;
       table: string;
@@ -64,6 +66,8 @@ export interface Config {
       name: string;
       queryTimeoutMs: number;
       pageRows: number;
+      /** The most row bytes one page of the outbox holds (OUTBOX_PAGE_BYTES). */
+      pageBytes: number;
     };
   };
   temporal: {
@@ -115,17 +119,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       compatibility: e.REGISTRY_COMPATIBILITY,
       timeoutMs: e.REGISTRY_TIMEOUT_MS,
     },
-    source: {
-      kind: e.EVENT_SOURCE,
-      outbox: {
-        secretName: e.POSTGRES_SECRET_NAME,
-        table: e.OUTBOX_TABLE,
-        name: e.OUTBOX_SOURCE_NAME ?? `outbox:${e.OUTBOX_TABLE}`,
-        queryTimeoutMs: e.OUTBOX_QUERY_TIMEOUT_MS,
-        pageRows: e.OUTBOX_PAGE_ROWS,
-      },
-    },
+    source: sourceOf(e),
     temporal: temporalOf(e),
+  };
+}
+
+function sourceOf(e: Env): Config['source'] {
+  // `order_outbox` and `public.order_outbox` are one table, so one source.
+  const table = e.OUTBOX_TABLE.replace(/^public\./, '');
+  const outboxName = e.OUTBOX_SOURCE_NAME ?? `outbox:${table}`;
+  return {
+    kind: e.EVENT_SOURCE,
+    name: e.EVENT_SOURCE === 'generator' ? 'generator' : outboxName,
+    outbox: {
+      secretName: e.POSTGRES_SECRET_NAME,
+      table,
+      name: outboxName,
+      queryTimeoutMs: e.OUTBOX_QUERY_TIMEOUT_MS,
+      pageRows: e.OUTBOX_PAGE_ROWS,
+      pageBytes: e.OUTBOX_PAGE_BYTES,
+    },
   };
 }
 

@@ -28,8 +28,10 @@ export const DeadLetterReason = {
   invalid: 'SchemaValidationError',
   /** avsc could not encode a value the validator accepted. */
   unencodable: 'SerializationError',
-  /** The encoded record is larger than KAFKA_MAX_MESSAGE_BYTES. */
+  /** The record is larger than the topic takes (max.message.bytes) or KAFKA_MAX_MESSAGE_BYTES. */
   tooLarge: 'RecordTooLargeError',
+  /** created_at is outside the window of timestamps the topic takes (message.timestamp.before/after.max.ms). */
+  timestampOutOfRange: 'TimestampOutOfRangeError',
 } as const;
 export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
 

@@ -7,6 +7,7 @@
 import type { RunAttempt } from '../dlq/envelope.ts';
 import type { ProducerTransaction } from '../kafka/backend.ts';
 import { positionKey, slotTime, sourceTransactionalId, type RunLedger, type RunReport } from '../run-ledger/index.ts';
+import { errorMessage } from '../errors.ts';
 import type { CursorSource } from '../sources/contract.ts';
 import { inSpan, traceHeaders } from '../telemetry/tracing.ts';
 import { produceBatches } from './produce-batches.ts';
@@ -40,6 +41,8 @@ export interface CursorOutcome {
 
 interface CursorTry {
   request: CursorRunRequest;
+  /** The position the last try read from the ledger (undefined until one did, or at the source's start). */
+  read: { from: string | undefined };
   ledger: RunLedger;
   lookups: RunLookups;
   started: number;
@@ -47,11 +50,26 @@ interface CursorTry {
 }
 
 export async function produceCursorRun(parts: Parts, request: CursorRunRequest): Promise<CursorOutcome> {
+  const read: { from: string | undefined } = { from: undefined };
+  try {
+    return await publishRun(parts, request, read);
+  } catch (err) {
+    await reportStuck(parts, request.source, read.from, err);
+    throw err;
+  }
+}
+
+async function publishRun(
+  parts: Parts,
+  request: CursorRunRequest,
+  read: { from: string | undefined },
+): Promise<CursorOutcome> {
   const { config, producer, logger } = parts;
   const { source } = request;
   const started = performance.now();
   const state: CursorTry = {
     request,
+    read,
     lookups: await lookups(parts),
     ledger: await producer.ledger(config.runsTopic),
     started,
@@ -77,11 +95,7 @@ export async function produceCursorRun(parts: Parts, request: CursorRunRequest):
   );
   parts.metrics.runDuration((performance.now() - started) / 1000);
   await source.committed(done.to);
-  const lagSeconds = await source.lagSeconds(done.to).catch((err: unknown) => {
-    logger.warn('source lag not read', { source: source.name, error: err });
-    return null;
-  });
-  if (lagSeconds !== null) parts.metrics.sourceLag(source.name, lagSeconds);
+  const lag = await readLag(parts, source, done.to);
   const { report } = done;
   parts.metrics.runCommitted();
   parts.metrics.produced(report.acknowledged);
@@ -93,12 +107,46 @@ export async function produceCursorRun(parts: Parts, request: CursorRunRequest):
     to: done.to ?? null,
     acknowledged: report.acknowledged,
     deadLettered: report.deadLettered,
-    lagSeconds,
+    lagSeconds: lag?.seconds ?? null,
+    ...(lag?.heldBy ? { heldBy: lag.heldBy } : {}),
     durationMs: report.durationMs,
     stepsMs: state.steps.ms,
     workflowId: request.run.workflowId,
   });
-  return { status: 'produced', key, report, from: done.from, to: done.to, lagSeconds };
+  if (lag?.heldBy && lag.seconds >= HELD_BACK_WARN_SECONDS) {
+    logger.warn('source held back', { source: source.name, lagSeconds: lag.seconds, cause: lag.heldBy });
+  }
+  return { status: 'produced', key, report, from: done.from, to: done.to, lagSeconds: lag?.seconds ?? null };
+}
+
+/** Rows waiting this long behind an open transaction are worth a warning (a run every 5 minutes is routine). */
+const HELD_BACK_WARN_SECONDS = 60;
+
+/** The source's lag after `position`, into the gauge; null when the source could not tell. */
+async function readLag(parts: Parts, source: CursorSource, position: string | undefined) {
+  try {
+    const lag = await source.lag(position);
+    parts.metrics.sourceLag(source.name, lag.seconds);
+    return lag;
+  } catch (err) {
+    parts.logger.warn('source lag not read', { source: source.name, error: errorMessage(err) });
+    return null;
+  }
+}
+
+/**
+ * A failed run leaves the source where it was: the lag gauge is brought up to date (from the
+ * position the run read, or the last one the source knows), and one line says what stopped it.
+ */
+async function reportStuck(parts: Parts, source: CursorSource, from: string | undefined, err: unknown) {
+  const lag = await readLag(parts, source, from);
+  parts.logger.warn('source run failed; nothing of it was published', {
+    source: source.name,
+    cause: errorMessage(err),
+    errorClass: (err as Error)?.name ?? 'Error',
+    lagSeconds: lag?.seconds ?? null,
+    ...(lag?.heldBy ? { heldBy: lag.heldBy } : {}),
+  });
 }
 
 const optional = (request: CursorRunRequest) =>
@@ -117,8 +165,12 @@ async function publishAfterPosition(
   const { record, place } = await ledger.position(config.topic, source.name);
   state.steps.mark('check');
   const from = record?.to ?? undefined;
+  state.read.from = from;
   if (!record) await source.checkFirstRun();
-  const read = await source.read(from, request.maxEvents);
+  const read = await source.read(from, {
+    maxEvents: request.maxEvents,
+    maxEventBytes: state.lookups.limits.events.maxMessageBytes,
+  });
   const headers = traceHeaders();
   const report = createRunReportBuilder(
     { topic: config.topic, dlqTopic: config.dlqTopic, schemaId: state.lookups.schemaId },
@@ -135,7 +187,13 @@ async function publishAfterPosition(
   };
   const produced = await produceBatches({ config, encode: parts.encode, metrics: parts.metrics }, tx, {
     events: read.events,
-    context: { ...state.lookups, run: request.run, sourceIdOf: read.idOf, ...(headers ? { headers } : {}) },
+    context: {
+      ...state.lookups,
+      run: request.run,
+      sourceIdOf: read.idOf,
+      problemOf: read.problemOf,
+      ...(headers ? { headers } : {}),
+    },
     report,
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     ledger: {

@@ -43,14 +43,19 @@ export async function produceBatches(
     request.onProgress?.(report.counts.acknowledged, report.counts.deadLettered);
   };
   const pipeline = inOrder(flush);
+  const maxBytes = batchBytesBound(config.batchMaxBytes, context);
   let batch = emptyBatch();
   /** Adds one event; returns the shipping of the batch it filled, if it filled one. */
   const add = (event: unknown): Promise<void> | undefined => {
+    const before = batch.bytes;
     encode(batch, event, context);
-    if (
-      batch.events.length + batch.deadLetters.length < config.batchMaxMessages &&
-      batch.bytes < config.batchMaxBytes
-    ) {
+    if (batch.bytes > maxBytes && before > 0) {
+      // This record would overflow the batch: the batch goes without it, and it starts the next.
+      const full = batch;
+      batch = spillLast(full);
+      return pipeline.ship(full);
+    }
+    if (batch.events.length + batch.deadLetters.length < config.batchMaxMessages && batch.bytes < maxBytes) {
       return undefined;
     }
     const full = batch;
@@ -92,6 +97,40 @@ function inOrder(flush: (batch: Batch) => Promise<void>) {
     },
     drained: () => inFlight,
   };
+}
+
+/**
+ * A batch's records for one partition travel as one record batch, which the broker checks against
+ * max.message.bytes: the byte bound stays below the smaller topic's limit.
+ */
+function batchBytesBound(batchMaxBytes: number, context: EncodeContext): number {
+  const { events, dlq } = context.limits;
+  return Math.min(batchMaxBytes, Math.floor(0.9 * Math.min(events.maxMessageBytes, dlq.maxMessageBytes)));
+}
+
+/** Moves the record the encoder added last out of `full`, into a new batch of its own. */
+function spillLast(full: Batch): Batch {
+  const next = emptyBatch();
+  // The encoder adds one record per event, to the events or the dead letters, last in its list.
+  const lastEvent = full.events.at(-1);
+  const lastDead = full.deadLetters.at(-1);
+  const moved = full.lastAdded === 'dead-letter' ? lastDead : lastEvent;
+  if (!moved) return next;
+  if (full.lastAdded === 'dead-letter') {
+    full.deadLetters.pop();
+    next.deadLetters.push(moved);
+  } else {
+    full.events.pop();
+    next.events.push(moved);
+    const p = moved.partition;
+    full.eventsPerPartition[p]! -= 1;
+    next.eventsPerPartition[p] = 1;
+  }
+  const bytes = moved.value.length + (moved.key?.length ?? 0);
+  full.bytes -= bytes;
+  next.bytes = bytes;
+  next.lastAdded = full.lastAdded;
+  return next;
 }
 
 function topicBatchesOf(batch: Batch, config: { topic: string; dlqTopic: string }, ledgerTopic: string): TopicBatch[] {

@@ -1,6 +1,6 @@
 // Restarting a run's transaction after a transient Kafka failure, without spending one of
 // Temporal's attempts on a blip.
-import { LedgerUnavailableError, ProducerFencedError, TransientError } from '../errors.ts';
+import { ConcurrentTransactionError, LedgerUnavailableError, ProducerFencedError, TransientError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 interface RestartPolicy {
@@ -41,9 +41,15 @@ export async function withRestarts<T>(transaction: () => Promise<T>, policy: Res
   }
 }
 
-/** Not after a fence: a newer attempt of the run took over, and restarting would fence it back. */
+/**
+ * Not after a fence, nor while another producer of the id is opening or ending its transaction: a
+ * newer attempt of the run took over, and restarting at once would fence it back.
+ */
 function isRestartable(err: unknown): boolean {
   return (
-    err instanceof TransientError && !(err instanceof ProducerFencedError) && !(err instanceof LedgerUnavailableError)
+    err instanceof TransientError &&
+    !(err instanceof ProducerFencedError) &&
+    !(err instanceof ConcurrentTransactionError) &&
+    !(err instanceof LedgerUnavailableError)
   );
 }

@@ -50,7 +50,7 @@ export function transactionOptions(
 }
 
 /** What encoding needs, looked up once per run. */
-export type RunLookups = Omit<EncodeContext, 'run' | 'headers' | 'sourceIdOf'>;
+export type RunLookups = Omit<EncodeContext, 'run' | 'headers' | 'sourceIdOf' | 'problemOf'>;
 
 /** The schema ids and partition counts every run needs first (none of it decides anything). */
 export async function lookups(parts: Parts): Promise<RunLookups> {
@@ -59,8 +59,10 @@ export async function lookups(parts: Parts): Promise<RunLookups> {
     schemaIds.idFor(config.subject, parts.orderEventSchema.text),
     schemaIds.idFor(config.dlqSubject, parts.deadLetterSchema.text),
   ]);
-  const partitions = await parts.producer.partitionCounts([config.topic, config.dlqTopic, config.runsTopic]);
-  return { schemaId, dlqSchemaId, partitions };
+  const { producer } = parts;
+  const partitions = await producer.partitionCounts([config.topic, config.dlqTopic, config.runsTopic]);
+  const [events, dlq] = await Promise.all([producer.topicLimits(config.topic), producer.topicLimits(config.dlqTopic)]);
+  return { schemaId, dlqSchemaId, partitions, limits: { events, dlq } };
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   DeliveryRejectedError,
   KafkaRequestRejectedError,
   ProducerError,
+  ConcurrentTransactionError,
   ProducerFencedError,
   TransientError,
   errorMessage,
@@ -81,6 +82,13 @@ export function classifyKafkaFailure(f: KafkaFailure, what: string): ProducerErr
   if (type && FENCED.has(type)) {
     return new ProducerFencedError(
       `a newer attempt of this run took over while ${what} (${type}); this attempt's writes are discarded`,
+      { cause: f.cause },
+    );
+  }
+  if (type === 'CONCURRENT_TRANSACTIONS') {
+    return new ConcurrentTransactionError(
+      `another producer with this transactional id was opening or ending a transaction while ${what} ` +
+        `(${type}): a run of the same source or slot started at the same time`,
       { cause: f.cause },
     );
   }

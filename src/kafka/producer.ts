@@ -15,7 +15,9 @@ import { withTimeout } from '../timeout.ts';
 import type { ProducerBackend, ProducerDeps, ProducerTransaction, TransactionOptions } from './backend.ts';
 import { kafkajsBackend } from './kafkajs/backend.ts';
 import { librdkafkaBackend } from './librdkafka/backend.ts';
-import { createSharedClient, withRotation, type SharedClient } from './shared-client.ts';
+import { createSharedClient, withRotation, type SharedClient, type TopicLimits } from './shared-client.ts';
+
+export type { TopicLimits } from './shared-client.ts';
 import { runTransaction } from './transaction.ts';
 
 export interface EventProducer {
@@ -25,6 +27,8 @@ export interface EventProducer {
   ready(): Promise<void>;
   /** Partition counts of `topics`; TopicNotFoundError names the first that does not exist. */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
+  /** The size and timestamp limits the broker checks a topic's records against (read again each minute). */
+  topicLimits(topic: string): Promise<TopicLimits>;
   /**
    * Starts a producer with `options.transactionalId` (fencing every earlier producer with that id,
    * in any process) and runs `work` inside one Kafka transaction: committed when it resolves,
@@ -40,33 +44,41 @@ function backendFor(deps: ProducerDeps, shared: SharedClient): ProducerBackend {
   return deps.config.client === 'librdkafka' ? librdkafkaBackend(deps) : kafkajsBackend(deps, shared);
 }
 
+/** Partition counts, read once per topic and process; a missing topic is a TopicNotFoundError naming it. */
+function cachedPartitionCounts(shared: SharedClient): (topics: string[]) => Promise<Map<string, number>> {
+  const cache = new Map<string, number>();
+  return async (topics) => {
+    const missing = topics.filter((t) => !cache.has(t));
+    if (missing.length > 0) {
+      const counts = await shared.partitionCounts(missing);
+      for (const topic of missing) {
+        const count = counts.get(topic);
+        if (count === undefined) {
+          throw new TopicNotFoundError(
+            `topic ${topic} does not exist (auto-creation is off); create it with "npm run topics -- ensure"`,
+          );
+        }
+        cache.set(topic, count);
+      }
+    }
+    return new Map(topics.map((t) => [t, cache.get(t)!]));
+  };
+}
+
 export function createKafkaProducer(deps: ProducerDeps): EventProducer {
   const { config } = deps;
   const shared = createSharedClient(deps);
   const backend = backendFor(deps, shared);
-  const partitionCache = new Map<string, number>();
+  const partitionCounts = cachedPartitionCounts(shared);
   const running = new Set<Promise<unknown>>();
 
   return {
     client: backend.name,
     ready: () => backend.ready(),
 
-    async partitionCounts(topics) {
-      const missing = topics.filter((t) => !partitionCache.has(t));
-      if (missing.length > 0) {
-        const counts = await shared.partitionCounts(missing);
-        for (const topic of missing) {
-          const count = counts.get(topic);
-          if (count === undefined) {
-            throw new TopicNotFoundError(
-              `topic ${topic} does not exist (auto-creation is off); create it with "npm run topics -- ensure"`,
-            );
-          }
-          partitionCache.set(topic, count);
-        }
-      }
-      return new Map(topics.map((t) => [t, partitionCache.get(t)!]));
-    },
+    partitionCounts: (topics) => partitionCounts(topics),
+
+    topicLimits: (topic) => shared.topicLimits(topic),
 
     inTransaction<T>(options: TransactionOptions, work: (tx: ProducerTransaction) => Promise<T>): Promise<T> {
       const run = (async () => {

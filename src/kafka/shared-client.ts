@@ -17,8 +17,8 @@ interface Shared {
   ledgers: Map<string, RunLedger>;
 }
 
-/** How long a topic's retention read from the broker is trusted before it is read again. */
-const RETENTION_TTL_MS = 60_000;
+/** How long a topic's settings read from the broker are trusted before they are read again. */
+const SETTINGS_TTL_MS = 60_000;
 
 export interface SharedClient {
   get(): Promise<{ kafka: Kafka }>;
@@ -30,6 +30,8 @@ export interface SharedClient {
   runLedger(topic: string): Promise<RunLedger>;
   /** How long `topic` keeps records (retention.ms; Infinity when its cleanup policy never deletes by age). */
   retentionMs(topic: string): Promise<number>;
+  /** The size and timestamp limits the broker checks `topic`'s records against. */
+  topicLimits(topic: string): Promise<TopicLimits>;
   close(): Promise<void>;
 }
 
@@ -66,7 +68,8 @@ interface SharedClientDeps {
 export function createSharedClient(deps: SharedClientDeps): SharedClient {
   const { config, logger } = deps;
   const connection = sharedConnection(deps);
-  const retentionMs = retentionReader(config, connection);
+  const settingsOf = topicSettingsReader(config, connection);
+  const retentionMs = async (topic: string) => retentionOf(await settingsOf(topic));
   return {
     get: connection.get,
     async rotate() {
@@ -101,6 +104,7 @@ export function createSharedClient(deps: SharedClientDeps): SharedClient {
     },
 
     retentionMs,
+    topicLimits: async (topic) => limitsOf(await settingsOf(topic)),
 
     close: connection.reset,
   };
@@ -179,30 +183,70 @@ async function readPartitionCounts(
   return new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
 }
 
-/** Reads topics' retention from the broker, each trusted for RETENTION_TTL_MS. */
-function retentionReader(config: Config['kafka'], connection: Connection): (topic: string) => Promise<number> {
-  const retentions = new Map<string, { ms: number; at: number }>();
-  return async function retentionMs(topic: string): Promise<number> {
-    const cached = retentions.get(topic);
-    if (cached && performance.now() - cached.at < RETENTION_TTL_MS) return cached.ms;
+/** What the broker checks each record of a topic against (its topic-level settings, as the broker reports them). */
+export interface TopicLimits {
+  /** max.message.bytes: the largest record batch the topic takes. */
+  maxMessageBytes: number;
+  /** message.timestamp.type: with LogAppendTime the broker stamps records and checks no timestamp. */
+  logAppendTime: boolean;
+  /** message.timestamp.before.max.ms / after.max.ms: how far behind or ahead of the broker's clock a timestamp may be. */
+  beforeMaxMs: number;
+  afterMaxMs: number;
+}
+
+const SETTINGS = [
+  'retention.ms',
+  'cleanup.policy',
+  'max.message.bytes',
+  'message.timestamp.type',
+  'message.timestamp.before.max.ms',
+  'message.timestamp.after.max.ms',
+];
+
+/** Reads topics' settings from the broker, each trusted for SETTINGS_TTL_MS. */
+function topicSettingsReader(
+  config: Config['kafka'],
+  connection: Connection,
+): (topic: string) => Promise<Map<string, string | undefined>> {
+  const cache = new Map<string, { settings: Map<string, string | undefined>; at: number }>();
+  return async function settingsOf(topic: string) {
+    const cached = cache.get(topic);
+    if (cached && performance.now() - cached.at < SETTINGS_TTL_MS) return cached.settings;
     const { admin } = await connection.get();
     let settings: Map<string, string | undefined>;
     try {
-      settings = await readRetentionSettings(admin, config, topic);
+      settings = await readTopicSettings(admin, config, topic);
     } catch (err) {
       await connection.reset();
       throw producerErrorFromKafkajs(err, `reading the settings of ${topic}`);
     }
-    const declared = Number(settings.get('retention.ms') ?? NaN);
-    const deletes = (settings.get('cleanup.policy') ?? 'delete').includes('delete');
-    const ms = !deletes || !Number.isFinite(declared) || declared < 0 ? Infinity : declared;
-    retentions.set(topic, { ms, at: performance.now() });
-    return ms;
+    cache.set(topic, { settings, at: performance.now() });
+    return settings;
   };
 }
 
-/** `topic`'s retention.ms and cleanup.policy, as the broker reports them. */
-async function readRetentionSettings(
+/** retention.ms, or Infinity when the topic never deletes by age. */
+function retentionOf(settings: Map<string, string | undefined>): number {
+  const declared = Number(settings.get('retention.ms') ?? NaN);
+  const deletes = (settings.get('cleanup.policy') ?? 'delete').includes('delete');
+  return !deletes || !Number.isFinite(declared) || declared < 0 ? Infinity : declared;
+}
+
+function limitsOf(settings: Map<string, string | undefined>): TopicLimits {
+  const number = (name: string, fallback: number) => {
+    const v = Number(settings.get(name) ?? NaN);
+    return Number.isFinite(v) && v >= 0 ? v : fallback;
+  };
+  return {
+    maxMessageBytes: number('max.message.bytes', 1_048_588),
+    logAppendTime: settings.get('message.timestamp.type') === 'LogAppendTime',
+    beforeMaxMs: number('message.timestamp.before.max.ms', Number.MAX_SAFE_INTEGER),
+    afterMaxMs: number('message.timestamp.after.max.ms', Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** `topic`'s settings that matter here, as the broker reports them. */
+async function readTopicSettings(
   admin: Admin,
   config: Config['kafka'],
   topic: string,
@@ -210,7 +254,7 @@ async function readRetentionSettings(
   const { resources } = await withTimeout(
     admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms', 'cleanup.policy'] }],
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: SETTINGS }],
     }),
     config.requestTimeoutMs,
     `reading the settings of ${topic}`,

@@ -18,9 +18,10 @@ import { producerErrorFromKafkajs } from '../kafka/errors.ts';
 import { createHighWatermarks, type HighWatermarks } from '../kafka/high-watermarks.ts';
 import { deleteGroup, trackReadProgress, type ReadProgress } from '../kafka/read-progress.ts';
 
-/** A ledger record as read: its partition and value (null: a tombstone). */
+/** A ledger record as read: its partition, offset and value (null: a tombstone). */
 export interface LedgerEntry {
   partition: number;
+  offset: bigint;
   value: Buffer | null;
 }
 
@@ -51,7 +52,11 @@ interface ReaderState {
   readonly deps: LedgerReaderDeps;
   readonly marks: HighWatermarks;
   readonly groupId: string;
-  /** The latest entry of every key read. */
+  /**
+   * The latest entry of every key read. A consumer that kafkajs restarts or rejoins reads the topic
+   * from its beginning again (nothing is committed), so an entry is replaced only by a later offset
+   * of its partition: a re-read never hands a lookup an older record.
+   */
   readonly entries: Map<string, LedgerEntry>;
   consumer: Consumer | undefined;
   progress: ReadProgress | undefined;
@@ -61,6 +66,8 @@ interface ReaderState {
   broken: boolean;
   /** The consumer's latest crash: what a failed read reports when it is the cause. */
   lastCrash: unknown;
+  /** Records skipped as already held since the consumer last started over (logged once per re-read). */
+  reread: number;
 }
 
 export function createLedgerReader(deps: LedgerReaderDeps): LedgerReader {
@@ -74,6 +81,7 @@ export function createLedgerReader(deps: LedgerReaderDeps): LedgerReader {
     starting: undefined,
     broken: false,
     lastCrash: undefined,
+    reread: 0,
   };
   return {
     partitionCount: () => state.marks.partitionCount(deps.topic),
@@ -99,6 +107,7 @@ async function start(state: ReaderState): Promise<void> {
   state.progress = trackReadProgress(c);
   state.broken = false;
   state.lastCrash = undefined;
+  c.on(c.events.GROUP_JOIN, () => (state.reread = 0));
   c.on(c.events.CRASH, ({ payload }) => {
     state.lastCrash = payload.error;
     if (payload.restart) return;
@@ -112,12 +121,28 @@ async function start(state: ReaderState): Promise<void> {
     eachMessage: async ({ message, partition }) => {
       const key = message.key?.toString();
       if (key === undefined) return;
-      const entry = { partition, value: message.value };
+      const entry = { partition, offset: BigInt(message.offset), value: message.value };
+      if (!newer(state.entries.get(key), entry)) return skipReread(state, partition, entry.offset);
       state.entries.set(key, entry);
       state.deps.onRecord?.(key, entry);
     },
   });
   logger.debug('run ledger reader started', { topic, groupId });
+}
+
+/** A record read again after kafkajs restarted the consumer (it starts over from the beginning). */
+function skipReread(state: ReaderState, partition: number, offset: bigint): void {
+  if (state.reread++ > 0) return;
+  state.deps.logger.info('run ledger reader reading its topic again after a consumer restart; held records kept', {
+    topic: state.deps.topic,
+    partition,
+    offset: String(offset),
+  });
+}
+
+/** Whether `next` replaces `held`: a key's records live on one partition, where a higher offset is newer. */
+function newer(held: LedgerEntry | undefined, next: LedgerEntry): boolean {
+  return held === undefined || held.partition !== next.partition || next.offset > held.offset;
 }
 
 /** The consumer's start: under way or done, or begun anew after a crash it did not restart from. */

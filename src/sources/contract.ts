@@ -13,6 +13,8 @@
 //                 fenced by the source (one transactional id per source), not by the slot, so two
 //                 runs at once never publish the same event. The PostgreSQL outbox (outbox/) is one.
 
+import type { DeadLetterFailure } from '../dlq/envelope.ts';
+
 /** What a RunSource is asked for: derived from the run, never from the attempt's clock. */
 export interface RunSourceInput {
   nominalTimeMs: number;
@@ -43,6 +45,27 @@ export interface CursorRead {
   position: () => SourcePosition | undefined;
   /** How the source names `event` (an outbox row's id), for its dead letter; undefined when unknown. */
   idOf: (event: unknown) => string | undefined;
+  /**
+   * Why `event` cannot be sent as it is, when the source already knows (a row too large to fetch
+   * whole, a time that is not a time): it goes to the dead-letter topic with this reason.
+   */
+  problemOf: (event: unknown) => DeadLetterFailure | undefined;
+}
+
+/** What one run may read. */
+export interface ReadLimits {
+  /** The most events this run publishes. */
+  maxEvents: number;
+  /** The largest record the events topic takes: a larger event is not fetched whole (see problemOf). */
+  maxEventBytes: number;
+}
+
+/** How far behind a cursor source is. */
+export interface SourceLag {
+  /** Seconds since the oldest event still waiting was written: 0 when none waits. */
+  seconds: number;
+  /** What holds the waiting events back, when the source can tell (an open transaction's pid and age). */
+  heldBy?: string;
 }
 
 export interface CursorSource {
@@ -56,9 +79,12 @@ export interface CursorSource {
    * Reads the events after `from`, at most `max`, up to a horizon chosen now: nothing that can still
    * appear at or before the returned position (a transaction committing late) may be left behind.
    */
-  read(from: SourcePosition | undefined, max: number): Promise<CursorRead>;
-  /** Seconds since the oldest event after `position` was written: 0 when none waits. */
-  lagSeconds(position: SourcePosition | undefined): Promise<number>;
+  read(from: SourcePosition | undefined, limits: ReadLimits): Promise<CursorRead>;
+  /**
+   * How far behind the source is after `position`; with no position, after the last one the source
+   * was told of (`committed`), so a run that failed before it read the ledger still reports its lag.
+   */
+  lag(position: SourcePosition | undefined): Promise<SourceLag>;
   /**
    * Called before a run starts from the beginning (no position in the ledger): throws when the source
    * knows it was published from before, so a lost ledger record never republishes everything.

@@ -17,7 +17,9 @@ export function createEventSource(config: Config, read: ReadSecretString, logger
     connection: outboxConnection(config, read, logger),
     table: outboxTable(outbox.table),
     name: outbox.name,
+    topic: config.kafka.topic,
     pageRows: outbox.pageRows,
+    pageBytes: outbox.pageBytes,
     logger,
   });
 }

@@ -5,7 +5,7 @@ import { proxyActivities, proxyLocalActivities, setCurrentDetails, workflowInfo 
 import type { createActivities } from '../activities/index.ts';
 import type { Limits, ProduceOrderEventsInput, RunSummary } from '../activities/types.ts';
 import { NON_RETRYABLE_ERROR_TYPES } from '../errors.ts';
-import { eventCountOf } from './input.ts';
+import { runInputOf } from './input.ts';
 
 /** Timeouts come from the worker's settings (10 min start-to-close, 1 min heartbeat by default). */
 type Activities = ReturnType<typeof createActivities>;
@@ -30,7 +30,7 @@ const SCHEDULED_BY = defineSearchAttributeKey('TemporalScheduledById', SearchAtt
 
 export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput): Promise<RunSummary> {
   const workerLimits = await limits();
-  const eventCount = eventCountOf(input, workerLimits.maxEventCount);
+  const { eventCount, source } = runInputOf(input, workerLimits.maxEventCount);
 
   const info = workflowInfo();
   const nominal = info.typedSearchAttributes.get(SCHEDULED_START) ?? info.startTime;
@@ -42,6 +42,8 @@ export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput
     eventCount,
     nominalTimeMs: nominal.getTime(),
     ...(scheduleId ? { scheduleId } : {}),
+    // The source the run must publish: a worker set up for another one refuses it.
+    ...(source ? { source } : {}),
   });
   const offsets = result.partitions
     .map((p) =>

@@ -2,7 +2,14 @@
 // use, every connect and query bounded (a frozen server fails the attempt instead of hanging it),
 // and PostgreSQL's errors mapped to ours: what a retry can fix is a SourceUnavailableError.
 import pg from 'pg';
-import { AuthenticationError, ConfigError, ProducerError, SourceUnavailableError, errorMessage } from '../../errors.ts';
+import {
+  AuthenticationError,
+  ConfigError,
+  ProducerError,
+  SourceQueryError,
+  SourceUnavailableError,
+  errorMessage,
+} from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { PostgresCredentials } from '../../secrets.ts';
 
@@ -61,7 +68,14 @@ export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnec
   };
 }
 
-/** PostgreSQL's SQLSTATE classes that no retry fixes; everything else is the server being away. */
+/**
+ * SQLSTATE classes a retry can fix: the connection (08), a transaction rolled back by the server
+ * (40: serialization, deadlock), too few resources (53), an operator's intervention (57: a restart,
+ * a cancelled or timed-out statement), a system error (58), and a lock not available (55P03).
+ */
+const TRANSIENT_SQLSTATE = /^(08|40|53|57|58)|^55P03$/;
+
+/** PostgreSQL's errors as ours: named for what they are, retryable only where a retry can help. */
 function sourceError(err: unknown, deps: OutboxConnectionDeps): Error {
   const code = (err as { code?: unknown } | null)?.code;
   const message = errorMessage(err);
@@ -78,5 +92,15 @@ function sourceError(err: unknown, deps: OutboxConnectionDeps): Error {
   }
   if (code === '42501') return new ConfigError(`PostgreSQL refused the outbox query: ${message}`);
   if (err instanceof ProducerError) return err; // the secret's own errors
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    if (TRANSIENT_SQLSTATE.test(code)) {
+      return new SourceUnavailableError(`the outbox's PostgreSQL failed the query (SQLSTATE ${code}): ${message}`, {
+        cause: err,
+      });
+    }
+    return new SourceQueryError(`the outbox's PostgreSQL refused the query (SQLSTATE ${code}): ${message}`, {
+      cause: err,
+    });
+  }
   return new SourceUnavailableError(`the outbox's PostgreSQL did not answer: ${message}`, { cause: err });
 }

@@ -10,8 +10,11 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 export interface OutboxTable {
   /** The quoted outbox table, e.g. "public"."order_outbox". */
   table: string;
-  /** The relay table: the last position published per source (housekeeping and a guard, not the truth). */
+  /** The relay table: the last position published per topic and source (housekeeping and a guard, not the truth). */
   relay: string;
+  /** The schema and the relay table's bare name (for the catalog). */
+  schema: string;
+  relayName: string;
   /** Its index and trigger names, quoted. */
   index: string;
   trigger: string;
@@ -32,6 +35,8 @@ export function outboxTable(name: string): OutboxTable {
   return {
     table: q(table),
     relay: q(`${table}_relay`),
+    schema,
+    relayName: `${table}_relay`,
     index: `"${table}_txid_id"`,
     trigger: `"${table}_txid"`,
     triggerFunction: q(`${table}_set_txid`),
@@ -59,10 +64,38 @@ export function outboxDdl(t: OutboxTable): string[] {
     `DROP TRIGGER IF EXISTS ${t.trigger} ON ${t.table}`,
     `CREATE TRIGGER ${t.trigger} BEFORE INSERT ON ${t.table} FOR EACH ROW EXECUTE FUNCTION ${t.triggerFunction}()`,
     `CREATE TABLE IF NOT EXISTS ${t.relay} (
-      source text PRIMARY KEY,
+      topic text NOT NULL,
+      source text NOT NULL,
       txid xid8 NOT NULL,
       last_id bigint NOT NULL,
-      published_at timestamptz NOT NULL DEFAULT now()
+      published_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (topic, source)
     )`,
+    ...relayMigration(t),
+  ];
+}
+
+/** Where a relay row of the earlier release (keyed by source only) keeps its unknown topic. */
+export const LEGACY_TOPIC = '';
+
+/**
+ * The earlier release keyed the relay table by source only. Its rows are kept, with the topic
+ * unknown (LEGACY_TOPIC): prune still waits for them, and `init` with a deployment's settings
+ * gives that deployment's row its topic (relay.ts claimLegacyRow).
+ */
+function relayMigration(t: OutboxTable): string[] {
+  return [
+    `ALTER TABLE ${t.relay} ADD COLUMN IF NOT EXISTS topic text NOT NULL DEFAULT ''`,
+    `DO $$
+      DECLARE pk text;
+      BEGIN
+        SELECT conname INTO pk FROM pg_constraint
+         WHERE conrelid = '${t.relay}'::regclass AND contype = 'p' AND cardinality(conkey) = 1;
+        IF pk IS NOT NULL THEN
+          EXECUTE format('ALTER TABLE ${t.relay} DROP CONSTRAINT %I', pk);
+          ALTER TABLE ${t.relay} ADD PRIMARY KEY (topic, source);
+        END IF;
+      END $$`,
+    `ALTER TABLE ${t.relay} ALTER COLUMN topic DROP DEFAULT`,
   ];
 }
