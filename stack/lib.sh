@@ -13,6 +13,9 @@ STATE="$ROOT/.stack"
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 TEMPORAL_BIN="$CACHE/temporal-$TEMPORAL_CLI_VERSION/temporal"
 MOTO_VENV="$CACHE/moto-$MOTO_VERSION"
+# Python's common Kafka consumer stack (confluent-kafka with its Avro deserializer): the consumer
+# tests decode our events with it, and the benchmark's Python peer produces with it.
+PYKAFKA_VENV="$CACHE/confluent-kafka-$PY_CONFLUENT_KAFKA_VERSION"
 TOXIPROXY_BIN="$CACHE/toxiproxy-$TOXIPROXY_VERSION/toxiproxy-server"
 
 STACK_KAFKA_PORT="${STACK_KAFKA_PORT:-9092}"

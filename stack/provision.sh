@@ -67,13 +67,25 @@ provision_moto() {
   touch "$MOTO_VENV/.complete"
 }
 
+provision_pykafka() {
+  [[ -f "$PYKAFKA_VENV/.complete" ]] && return
+  need python3 "runs the Python consumer the tests decode events with (confluent-kafka)"
+  say "python: installing confluent-kafka[avro,schemaregistry]==$PY_CONFLUENT_KAFKA_VERSION into $PYKAFKA_VENV"
+  rm -rf "$PYKAFKA_VENV"
+  python3 -m venv "$PYKAFKA_VENV"
+  with_progress "python: pip install confluent-kafka" "$PYKAFKA_VENV/bin/pip" install -q \
+    "confluent-kafka[avro,schemaregistry]==$PY_CONFLUENT_KAFKA_VERSION"
+  touch "$PYKAFKA_VENV/.complete"
+}
+
 what="${1:-all}"
 case "$what" in
-  all) provision_kafka; provision_apicurio; provision_temporal; provision_moto; provision_toxiproxy ;;
+  all) provision_kafka; provision_apicurio; provision_temporal; provision_moto; provision_pykafka; provision_toxiproxy ;;
   kafka) provision_kafka ;;
   registry) provision_apicurio ;;
   temporal) provision_temporal ;;
   secrets) provision_moto ;;
   proxy) provision_toxiproxy ;;
-  *) die "unknown service '$what' (expected all, kafka, registry, temporal, secrets, proxy)" ;;
+  python) provision_pykafka ;;
+  *) die "unknown service '$what' (expected all, kafka, registry, temporal, secrets, proxy, python)" ;;
 esac

@@ -28,6 +28,9 @@ ALL_KAFKA=(kafka kafka-1 kafka-2 kafka-3)
 # advertised port + 10 and advertises the proxy's address.
 if ((${#KAFKA_NODES[@]} == 3)); then PROXY=(proxy); else PROXY=(); fi
 SERVICES=(secrets postgres "${PROXY[@]}" "${KAFKA_NODES[@]}" registry temporal)
+# STACK_ONLY=postgres brings up PostgreSQL alone (no npm install, no downloads): what the test of a
+# clone in a private directory needs.
+[[ "${STACK_ONLY:-}" != postgres ]] || SERVICES=(postgres)
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 DATA="$STATE/data"
@@ -303,24 +306,33 @@ start_proxy() {
 
 # PostgreSQL refuses to run as root: as root, the server runs as the package's `postgres` user
 # (else `nobody`), through setpriv, which execs, so the recorded pid is the postmaster's.
-PG_DATA="$STATE/postgres/data"
-PG_RUN="$STATE/postgres/run"
 pg_user() {
   [[ $(id -u) -ne 0 ]] && return
   if id -u postgres >/dev/null 2>&1; then echo postgres; else echo nobody; fi
 }
-# The command prefix that runs a program as that user (none when not root).
-as_pg() {
-  local user
-  user="$(pg_user)"
-  [[ -z "$user" ]] || echo "setpriv --reuid=$user --regid=$(id -g "$user") --init-groups --"
+# That user cannot enter a clone in root's home (0700) or in a `mktemp -d` directory, so as root the
+# server's data and socket live where it can reach them, keyed by the clone (STACK_POSTGRES_HOME
+# moves the parent); `stack.sh down --purge` removes them. Otherwise they stay in the clone.
+pg_home() {
+  if [[ -z "$(pg_user)" ]]; then
+    echo "$STATE/postgres"
+  else
+    local key
+    key="$(printf '%s' "$ROOT" | sha256sum | cut -c1-16)"
+    echo "${STACK_POSTGRES_HOME:-/var/tmp/order-events-postgres}/$(basename "$ROOT" | tr -c 'A-Za-z0-9_.-\n' _)-$key"
+  fi
 }
+PG_HOME="$(pg_home)"
+PG_DATA="$PG_HOME/data"
+PG_RUN="$PG_HOME/run"
 start_postgres() {
   [[ -n "$PG_BIN" ]] || die "postgres: no PostgreSQL under /usr/lib/postgresql; install Debian's postgresql package (bash scripts/install-system-packages.sh)"
   mkdir -p "$PG_DATA" "$PG_RUN" "$LOGS"
-  # That user must reach its directories: traverse-only on the state dir (which holds secrets).
-  chmod a+x "$STATE" && chmod 755 "$STATE/postgres"
-  if [[ -n "$(pg_user)" ]]; then chown "$(pg_user)" "$PG_DATA" "$PG_RUN"; fi
+  if [[ -n "$(pg_user)" ]]; then
+    chmod 755 "$(dirname "$PG_HOME")" "$PG_HOME"
+    chown "$(pg_user)" "$PG_DATA" "$PG_RUN"
+    echo "$PG_HOME" >"$STATE/postgres-home"
+  fi
   chmod 700 "$PG_DATA"
   if [[ ! -f "$PG_DATA/PG_VERSION" ]]; then
     say "postgres: creating the cluster in $PG_DATA"
@@ -391,8 +403,10 @@ ensure_node_modules() {
 cmd_up() {
   [[ -n "$REGISTRY_JAVA" ]] ||
     die "registry: Apicurio Registry $APICURIO_VERSION needs Java 21 or newer and none was found; install one or set REGISTRY_JAVA_HOME"
-  ensure_node_modules
-  bash "$ROOT/stack/provision.sh" all
+  if [[ "${STACK_ONLY:-}" != postgres ]]; then
+    ensure_node_modules
+    bash "$ROOT/stack/provision.sh" all
+  fi
   ensure_credentials
   ensure_postgres_password
   # shellcheck disable=SC1090
@@ -418,7 +432,7 @@ cmd_up() {
     say "$name: healthy at $(address_of "$name")"
   done
   ensure_postgres_database
-  seed_secrets
+  [[ "${STACK_ONLY:-}" == postgres ]] || seed_secrets
   write_env
   say "stack is up; settings for clients are in .stack/env (source it, or see README)"
 }
@@ -437,6 +451,7 @@ export KAFKA_TOPIC_REPLICATION_FACTOR=${#KAFKA_NODES[@]}
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export TEMPORAL_UI_URL=http://127.0.0.1:$TEMPORAL_UI_PORT
 export TEMPORAL_CLI=$TEMPORAL_BIN
+export STACK_PYTHON_KAFKA=$PYKAFKA_VENV/bin/python
 export KAFKA_LIBS=$KAFKA_HOME/libs
 # The SDK warns on Node 20 that its 2027 releases need Node 22; a notice, silenced locally.
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
@@ -459,6 +474,13 @@ cmd_down() {
   for ((i = ${#all[@]} - 1; i >= 0; i--)); do
     stop_service "${all[$i]}"
   done
+  if [[ "${1:-}" == --purge ]]; then
+    # The clone's data outside it (PostgreSQL's, as root), then its own runtime state.
+    [[ "$PG_HOME" == "$STATE"/* ]] || rm -rf "$PG_HOME"
+    rm -rf "$STATE"
+    say "stack is down; its data is removed ($STATE${PG_HOME:+, $PG_HOME})"
+    return
+  fi
   say "stack is down"
 }
 
@@ -494,7 +516,7 @@ cmd_logs() {
 
 case "${1:-}" in
   up) cmd_up ;;
-  down) cmd_down ;;
+  down) cmd_down "${2:-}" ;;
   status) cmd_status ;;
   logs) cmd_logs "${2:-}" "${3:-}" ;;
   env) [[ -f "$STATE/env" ]] && cat "$STATE/env" || die "the stack has not been started yet (run: npm run stack:up)" ;;

@@ -274,6 +274,35 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     assert.notEqual(every5.firstOrderId, hourly.firstOrderId);
   });
 
+  test('two runs in one second whose order-id ranges overlap: the second is refused loudly, and sends nothing', async () => {
+    const config = testConfig();
+    await createTopicsFor(config);
+    const app = track(testApp(config));
+    const slot = newSlot();
+    const first = { topic: config.kafka.topic, origin: { schedule: 'first' }, nominalTimeMs: slot };
+    const a = orderIdBase(first);
+    // Another schedule firing in the same second whose 1,000 ids overlap the first's (odds 1,999 in 7,340,033).
+    let other = 0;
+    const overlaps = (i: number) => {
+      const b = orderIdBase({ ...first, origin: { schedule: `other-${i}` } });
+      return b <= a + 999n && a <= b + 999n;
+    };
+    while (!overlaps(other)) other++;
+    assert.equal((await app.engine.produceRun({ ...runRequest(slot, 1000), identity: first })).status, 'produced');
+    await assert.rejects(
+      app.engine.produceRun({
+        ...runRequest(slot, 1000),
+        identity: { origin: { schedule: `other-${other}` }, nominalTimeMs: slot },
+      }),
+      (err: Error) => {
+        assert.ok(err instanceof LedgerError, `${err.name}: ${err.message}`);
+        assert.match(err.message, /overlap ids \d+ … \d+ already held by v2\|.*schedule:first in the run ledger/);
+        return true;
+      },
+    );
+    assert.equal((await orderIds(app)).length, 1000, 'only the first run is visible');
+  });
+
   test('a produced run asked again with another count is refused, naming both requests, and nothing is sent', async () => {
     const config = testConfig();
     await createTopicsFor(config);

@@ -216,7 +216,7 @@ async function checkRun(
     refuseChangedRequest(identity, record, params);
     return { status: 'produced', record };
   }
-  state.blocks.checkFree(identity, key);
+  state.blocks.checkFree(identity, key, params.eventCount);
   return { status: 'absent', place: { topic: deps.topic, key, partition, partitionCount } };
 }
 

@@ -2,7 +2,7 @@
 // earlier release's that was this run's), whether it answered the same request (a changed request
 // is refused), and whether another run already holds the run's order ids.
 import { LedgerError, RunRequestChangedError } from '../errors.ts';
-import { describeRun, orderIdBase, orderIdBlock, slotTime, type RunIdentity } from './identity.ts';
+import { describeRun, orderIdBase, orderIdSecond, slotTime, type RunIdentity } from './identity.ts';
 import type { LedgerEntry } from './reader.ts';
 import {
   decodeLedgerRecord,
@@ -67,48 +67,63 @@ export function refuseChangedRequest(
 }
 
 export interface BlockOwners {
-  /** Notes the order-id blocks the record read under `key` holds (a tombstone holds none). */
+  /** Notes the order ids the record read under `key` holds (a tombstone holds none). */
   saw(key: string, value: Buffer | null): void;
-  /** Throws a LedgerError when a run other than the one under `key` holds `identity`'s block. */
-  checkFree(identity: RunIdentity, key: string): void;
+  /** Throws a LedgerError when a run other than the one under `key` holds any of `identity`'s `count` order ids. */
+  checkFree(identity: RunIdentity, key: string, count: number): void;
+}
+
+interface HeldRange {
+  first: bigint;
+  last: bigint;
+  key: string;
 }
 
 /**
- * Which run holds each order-id block (order id >> 20) of each topic, from the records read. Two
- * identities whose digests collide (odds 2^-43 a pair) would share order ids; the second is refused.
+ * Which run holds which order ids of each topic, from the records read, by second (order id >> 23):
+ * runs in one second whose ranges overlap (orderIdBase's odds) would share order ids, so the
+ * second is refused.
  */
 export function createBlockOwners(): BlockOwners {
-  const owners = new Map<string, string>();
+  const held = new Map<string, HeldRange[]>();
+  const at = (topic: unknown, second: bigint) => `${String(topic)}|${second}`;
   return {
     saw(key: string, value: Buffer | null) {
-      if (!value) return;
-      let r: { topic?: unknown; firstOrderId?: unknown; lastOrderId?: unknown };
-      try {
-        r = JSON.parse(value.toString('utf8')) as typeof r;
-      } catch {
-        return; // the check that reads this key reports it
-      }
-      if (
-        typeof r.firstOrderId !== 'string' ||
-        typeof r.lastOrderId !== 'string' ||
-        !/^\d+$/.test(r.firstOrderId + r.lastOrderId)
-      )
-        return;
-      const last = orderIdBlock(BigInt(r.lastOrderId));
-      for (let b = orderIdBlock(BigInt(r.firstOrderId)); b <= last; b++) {
-        const at = `${String(r.topic)}|${b}`;
-        if (!owners.has(at)) owners.set(at, key);
+      const r = orderIdsOf(value);
+      if (!r) return;
+      for (let s = orderIdSecond(r.first); s <= orderIdSecond(r.last); s++) {
+        const ranges = held.get(at(r.topic, s)) ?? [];
+        if (!ranges.some((h) => h.key === key)) ranges.push({ first: r.first, last: r.last, key });
+        held.set(at(r.topic, s), ranges);
       }
     },
-    checkFree(identity: RunIdentity, key: string) {
-      const block = orderIdBlock(orderIdBase(identity));
-      const owner = owners.get(`${identity.topic}|${block}`);
-      if (owner !== undefined && owner !== key) {
+    checkFree(identity: RunIdentity, key: string, count: number) {
+      const first = orderIdBase(identity);
+      const last = first + BigInt(Math.max(1, count)) - 1n;
+      const owner = (held.get(at(identity.topic, orderIdSecond(first))) ?? []).find(
+        (h) => h.key !== key && h.first <= last && first <= h.last,
+      );
+      if (owner !== undefined) {
         throw new LedgerError(
-          `the order ids of ${describeRun(identity)} (block ${block}) are already held by ${owner} in the run ledger: ` +
-            'two run identities hashed to the same order-id block (odds 2^-43 a pair); refusing rather than publishing two runs under the same order ids',
+          `the order ids of ${describeRun(identity)} (${first} … ${last}) overlap ids ${owner.first} … ${owner.last} ` +
+            `already held by ${owner.key} in the run ledger: two runs in the same second drew overlapping ranges; ` +
+            'refusing rather than publishing two runs under the same order ids (start this run again a second later)',
         );
       }
     },
   };
+}
+
+/** A record's topic and order-id range, when it has one. */
+function orderIdsOf(value: Buffer | null): { topic: unknown; first: bigint; last: bigint } | undefined {
+  if (!value) return undefined;
+  let r: { topic?: unknown; firstOrderId?: unknown; lastOrderId?: unknown };
+  try {
+    r = JSON.parse(value.toString('utf8')) as typeof r;
+  } catch {
+    return undefined; // the check that reads this key reports it
+  }
+  const { firstOrderId: f, lastOrderId: l } = r;
+  if (typeof f !== 'string' || typeof l !== 'string' || !/^\d+$/.test(f + l)) return undefined;
+  return { topic: r.topic, first: BigInt(f), last: BigInt(l) };
 }
