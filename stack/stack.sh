@@ -319,10 +319,16 @@ pg_home() {
   else
     local key
     key="$(printf '%s' "$ROOT" | sha256sum | cut -c1-16)"
-    echo "${STACK_POSTGRES_HOME:-/var/tmp/order-events-postgres}/$(basename "$ROOT" | tr -c 'A-Za-z0-9_.-\n' _)-$key"
+    echo "${STACK_POSTGRES_HOME:-/var/tmp/order-events-postgres}/$(basename "$ROOT" | tr -c 'A-Za-z0-9_.\n-' _)-$key"
   fi
 }
 PG_HOME="$(pg_home)"
+# The command prefix that runs a program as that user (none when not root).
+as_pg() {
+  local user
+  user="$(pg_user)"
+  [[ -z "$user" ]] || echo "setpriv --reuid=$user --regid=$(id -g "$user") --init-groups --"
+}
 PG_DATA="$PG_HOME/data"
 PG_RUN="$PG_HOME/run"
 start_postgres() {
