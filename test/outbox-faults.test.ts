@@ -160,11 +160,17 @@ describeEachKafkaClient('outbox source under faults (Temporal, worker processes,
     const s = await outboxScenario();
     await insertMany(s.table, range(1, 10));
     await s.worker();
-    const env = envFor(s.config, { TEMPORAL_TASK_QUEUE: s.taskQueue });
+    // Applied with the deployment's settings, as a user would: the schedule's runs name the outbox source.
+    const env = envFor(s.config, {
+      TEMPORAL_TASK_QUEUE: s.taskQueue,
+      EVENT_SOURCE: 'outbox',
+      OUTBOX_TABLE: s.config.source.outbox.table,
+    });
     const id = uniqueName('sched-outbox');
     schedules.push(id);
     const applied = await scheduleCli(['--id', id, 'apply', '--paused', '--event-count', '4'], env);
     assert.equal(applied.code, 0, applied.stderr);
+    assert.match(applied.stdout, new RegExp(`source ${s.config.source.name}\\)`));
     const step = 5 * 60_000;
     const from = new Date(Math.floor(Date.now() / step) * step - 4 * step);
     const to = new Date(from.getTime() + 3 * step - 1);

@@ -90,7 +90,7 @@ describe('npm run schedule (real Temporal server)', () => {
     const args = ['--id', id, 'apply', '--cron', '0 9 * * 1-5', '--timezone', 'Europe/London'];
     const applied = await schedule(args, env);
     assert.equal(applied.code, 0, applied.stderr);
-    assert.match(applied.stdout, /created \(0 9 \* \* 1-5 in Europe\/London\)/);
+    assert.match(applied.stdout, /created \(0 9 \* \* 1-5 in Europe\/London, source generator\)/);
     assert.match((await schedule(args, env)).stdout, /unchanged/);
     const d = await schedule(['--id', id, 'describe'], env);
     assert.equal(d.code, 0, d.stderr);
