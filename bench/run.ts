@@ -67,7 +67,7 @@ const kafka = kafkaFor(config.kafka, creds, logger);
 const stamp = Date.now().toString(36);
 const PARTITIONS = 6;
 const cache = process.env['ORDER_EVENTS_CACHE'] ?? `${process.env['HOME']}/.cache/order-events-stack`;
-const venv = `${cache}/bench-venv-2.16.1`;
+const venv = `${cache}/confluent-kafka-2.16.1`; // stack/provision.sh python (PY_CONFLUENT_KAFKA_VERSION)
 
 async function freshTopics(...topics: string[]) {
   await ensureTopics(
@@ -101,10 +101,7 @@ async function ensurePythonVenv() {
   try {
     readFileSync(`${venv}/.complete`);
   } catch {
-    console.error('[bench] installing confluent-kafka[avro,schemaregistry]==2.16.1 into', venv);
-    await run('python3', ['-m', 'venv', venv]);
-    await run(`${venv}/bin/pip`, ['install', '-q', 'confluent-kafka[avro,schemaregistry]==2.16.1']);
-    writeFileSync(`${venv}/.complete`, '');
+    await run('bash', ['stack/provision.sh', 'python']);
   }
 }
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # The main suite runs on the single broker (it signals that broker by pid); the failover suite
 # (npm run test:failover) runs on the three-broker cluster.
 export STACK_KAFKA_BROKERS=1
+# The tests also need what `npm start` does not: the Python consumer (stack/provision.sh test).
+export STACK_FOR_TESTS=1
 bash stack/stack.sh up
 # shellcheck disable=SC1091
 source .stack/env

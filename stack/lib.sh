@@ -43,26 +43,20 @@ JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 
 say() { printf '[stack] %s\n' "$*" >&2; }
 
-# Runs a long step ("$1" names it; the rest is the command), printing its elapsed time every
-# 15 s so a cold first run never sits silent; its output is kept for when it fails.
+# Runs a step ("$1" names it; the rest is the command) quietly, then prints one line with its time;
+# its output is kept for when it fails.
 with_progress() {
-  local what="$1" started=$SECONDS log pid rc=0
+  local what="$1" started=$SECONDS log rc=0
   shift
   log="$(mktemp)"
-  "$@" >"$log" 2>&1 &
-  pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    for _ in $(seq 15); do kill -0 "$pid" 2>/dev/null && sleep 1; done
-    kill -0 "$pid" 2>/dev/null && say "$what: still running ($((SECONDS - started)) s)"
-  done
-  wait "$pid" || rc=$?
+  "$@" >"$log" 2>&1 || rc=$?
   if ((rc != 0)); then
     tail -n 30 "$log" >&2
     rm -f "$log"
     die "$what failed (exit $rc); its output's tail is above"
   fi
   rm -f "$log"
-  say "$what: done in $((SECONDS - started)) s"
+  say "$what: $((SECONDS - started)) s"
 }
 
 # A JDK's major version, from its release file when it has one (no JVM start).

@@ -409,16 +409,23 @@ ensure_node_modules() {
 cmd_up() {
   [[ -n "$REGISTRY_JAVA" ]] ||
     die "registry: Apicurio Registry $APICURIO_VERSION needs Java 21 or newer and none was found; install one or set REGISTRY_JAVA_HOME"
+  # npm's install runs beside the downloads and builds, and beside the services' start: only the
+  # health checks (Kafka's is a Node script) wait for it.
+  local npm_install=''
   if [[ "${STACK_ONLY:-}" != postgres ]]; then
-    ensure_node_modules
-    bash "$ROOT/stack/provision.sh" all
+    ensure_node_modules &
+    npm_install=$!
+    local pieces=all
+    ((KAFKA_BROKERS == 1)) || pieces=cluster
+    [[ "${STACK_FOR_TESTS:-}" != 1 || "$pieces" == cluster ]] || pieces=test
+    bash "$ROOT/stack/provision.sh" "$pieces" || { wait "$npm_install" || true; die "provisioning failed (above)"; }
   fi
   ensure_credentials
   ensure_postgres_password
   # shellcheck disable=SC1090
   source "$CREDS"
   ensure_tls
-  local name started=()
+  local name started=() up_since=$SECONDS
   # The other mode's brokers hold the same ports: stop them first.
   for name in "${ALL_KAFKA[@]}" proxy; do
     [[ " ${SERVICES[*]} " == *" $name "* ]] || stop_service "$name"
@@ -428,14 +435,14 @@ cmd_up() {
     if is_running "$name"; then
       say "$name: already running (pid $(pid_of "$name"))"
     else
-      say "$name: starting"
       start_service "$name"
       started+=("$name")
     fi
   done
+  if [[ -n "$npm_install" ]]; then wait "$npm_install" || die "installing the npm packages failed (above)"; fi
   for name in "${SERVICES[@]}"; do
     wait_healthy "$name"
-    say "$name: healthy at $(address_of "$name")"
+    [[ " ${started[*]} " != *" $name "* ]] || say "$name: up at $(address_of "$name") ($((SECONDS - up_since)) s)"
   done
   ensure_postgres_database
   [[ "${STACK_ONLY:-}" == postgres ]] || seed_secrets
