@@ -31,7 +31,9 @@ binding_key() {
 
 # Loads the binding in a fresh node; prints why not when it cannot.
 loads() {
-  node -e "require('@confluentinc/kafka-javascript')" 2>&1 >/dev/null | grep -m1 -E 'Error|error' || return 0
+  local out
+  out="$(node -e "require('@confluentinc/kafka-javascript')" 2>&1)" && return 0
+  printf '%s\n' "$out" | grep -m1 -E 'Error' || printf '%s\n' "$out" | head -n 1
   return 1
 }
 

@@ -418,6 +418,7 @@ cmd_up() {
     local pieces=all
     ((KAFKA_BROKERS == 1)) || pieces=cluster
     [[ "${STACK_FOR_TESTS:-}" != 1 || "$pieces" == cluster ]] || pieces=test
+    pieces="${STACK_PROVISION:-$pieces}"
     bash "$ROOT/stack/provision.sh" "$pieces" || { wait "$npm_install" || true; die "provisioning failed (above)"; }
   fi
   ensure_credentials

@@ -9,6 +9,7 @@ import type { App } from '../src/app.ts';
 import type { CursorSource } from '../src/sources/contract.ts';
 import { createTopicsFor, envFor, putSecret, readDecoded, testApp, testConfig } from './support/app.ts';
 import { assertEachRowOnce, pgClient } from './support/outbox.ts';
+import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { readSecretJson, uniqueName } from './support/services.ts';
 
 const run = promisify(execFile);
@@ -87,44 +88,46 @@ const publish = (app: App, maxEvents = 1000) =>
     transactionTimeoutMs: 60_000,
   });
 
-test('two deployments publish one table to two topics: prune waits for both, and an unregistered one is refused', async () => {
-  const table = freshTable();
-  const deployment = async () => {
-    const config = testConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table });
-    await createTopicsFor(config);
-    const app = testApp(config);
-    apps.push(app);
-    return { app, env: envFor(config, { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table }) };
-  };
-  const [a, b, late] = [await deployment(), await deployment(), await deployment()];
-  assert.equal((await outboxCli(['init'], a.env)).code, 0);
-  assert.equal((await outboxCli(['init'], b.env)).code, 0);
-  assert.match((await outboxCli(['add', '--count', '10'], a.env)).out, /added 10 rows/);
-  assert.equal((await publish(a.app)).report.acknowledged, 10);
-  const first = await outboxCli(['prune'], a.env);
-  assert.match(first.out, /deleted 0 rows/, 'b has published nothing yet: every row stays');
-  assert.equal((await publish(b.app)).report.acknowledged, 10);
-  const second = await outboxCli(['prune'], a.env);
-  assert.match(second.out, /deleted 10 rows .*published by all 2 sources/, second.out);
-  const ids = await readOrderIds(a.app);
-  assert.equal(ids.length, 10);
-  await assertEachRowOnce(a.app, ids);
-  await assertEachRowOnce(b.app, ids);
-  // A third deployment that was never registered: its first run is refused, naming the others.
-  await assert.rejects(publish(late.app), (err: unknown) => {
-    assert.equal((err as Error).name, 'LedgerError');
-    assert.match(
-      (err as Error).message,
-      new RegExp(
-        `source outbox:${table} has never published ${table} to .*other sources publish it .*npm run outbox -- init`,
-      ),
-    );
-    return true;
+describeEachKafkaClient('two deployments on one outbox table', () => {
+  test('two deployments publish one table to two topics: prune waits for both, and an unregistered one is refused', async () => {
+    const table = freshTable();
+    const deployment = async () => {
+      const config = testConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table });
+      await createTopicsFor(config);
+      const app = testApp(config);
+      apps.push(app);
+      return { app, env: envFor(config, { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: table }) };
+    };
+    const [a, b, late] = [await deployment(), await deployment(), await deployment()];
+    assert.equal((await outboxCli(['init'], a.env)).code, 0);
+    assert.equal((await outboxCli(['init'], b.env)).code, 0);
+    assert.match((await outboxCli(['add', '--count', '10'], a.env)).out, /added 10 rows/);
+    assert.equal((await publish(a.app)).report.acknowledged, 10);
+    const first = await outboxCli(['prune'], a.env);
+    assert.match(first.out, /deleted 0 rows/, 'b has published nothing yet: every row stays');
+    assert.equal((await publish(b.app)).report.acknowledged, 10);
+    const second = await outboxCli(['prune'], a.env);
+    assert.match(second.out, /deleted 10 rows .*published by all 2 sources/, second.out);
+    const ids = await readOrderIds(a.app);
+    assert.equal(ids.length, 10);
+    await assertEachRowOnce(a.app, ids);
+    await assertEachRowOnce(b.app, ids);
+    // A third deployment that was never registered: its first run is refused, naming the others.
+    await assert.rejects(publish(late.app), (err: unknown) => {
+      assert.equal((err as Error).name, 'LedgerError');
+      assert.match(
+        (err as Error).message,
+        new RegExp(
+          `source outbox:${table} has never published ${table} to .*other sources publish it .*npm run outbox -- init`,
+        ),
+      );
+      return true;
+    });
+    assert.equal((await readOrderIds(late.app)).length, 0);
+    const status = await outboxCli(['status'], a.env);
+    assert.match(status.out, new RegExp(`→ ${a.app.config.kafka.topic}: published up to`));
+    assert.match(status.out, new RegExp(`→ ${b.app.config.kafka.topic}: published up to`));
   });
-  assert.equal((await readOrderIds(late.app)).length, 0);
-  const status = await outboxCli(['status'], a.env);
-  assert.match(status.out, new RegExp(`→ ${a.app.config.kafka.topic}: published up to`));
-  assert.match(status.out, new RegExp(`→ ${b.app.config.kafka.topic}: published up to`));
 });
 
 test('an earlier release’s relay table (keyed by source) is migrated by init; its row is kept and claimed', async () => {
