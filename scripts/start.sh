@@ -29,12 +29,13 @@ set -a
 source .stack/env
 set +a
 
-export WORKFLOW_BUNDLE="$PWD/.stack/build/workflows.bundle.js"
+bundle="$PWD/.stack/build/workflows.bundle.js"
 # Independent of each other: the topics and the schema (Kafka, the registry) and the bundle (CPU).
 step "topics and schema" bash -c 'npm run -s topics -- ensure && npm run -s schema -- register' &
 kafka_ready=$!
-step "workflow bundle" npm run -s bundle:workflows -- "$WORKFLOW_BUNDLE"
+step "workflow bundle" npm run -s bundle:workflows -- "$bundle"
 wait "$kafka_ready"
+export WORKFLOW_BUNDLE="$bundle"
 
 : >.stack/logs/worker.log
 UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}" node --max-old-space-size="${WORKER_HEAP_MB:-256}" --import tsx src/worker.ts > >(tee -a .stack/logs/worker.log | grep --line-buffered -E '"level":"(warn|error)"' >&2) 2>&1 &
