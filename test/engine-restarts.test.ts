@@ -8,37 +8,42 @@ import { createLogger } from '../src/logger.ts';
 import { createEngine } from '../src/engine/index.ts';
 import { DEAD_LETTER_SCHEMA_FILE, ORDER_EVENT_SCHEMA_FILE, loadSchema } from '../src/schema/order-event.ts';
 
+/** The real engine over a fake producer whose every transaction runs `inTransaction`. */
+function engineOver(inTransaction: () => Promise<never>) {
+  const producer = {
+    client: 'kafkajs',
+    ready: async () => undefined,
+    partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
+    topicLimits: async () => ({
+      maxMessageBytes: 1_048_588,
+      logAppendTime: false,
+      beforeMaxMs: 1e15,
+      afterMaxMs: 1e15,
+    }),
+    inTransaction,
+    ledger: async () => ({}),
+    close: async () => undefined,
+  } as unknown as EventProducer;
+  const config = loadConfig({});
+  return createEngine({
+    config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
+    producer,
+    schemaIds: { idFor: async () => 1 },
+    orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
+    deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),
+    logger: createLogger('error', () => undefined),
+  });
+}
+
 describe('transaction restarts', () => {
   test('an attempt cancelled during the pause before a restart does not open (and so fence) again', async () => {
     let opened = 0;
     let cancelled = false;
-    const producer = {
-      client: 'kafkajs',
-      ready: async () => undefined,
-      partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
-      topicLimits: async () => ({
-        maxMessageBytes: 1_048_588,
-        logAppendTime: false,
-        beforeMaxMs: 1e15,
-        afterMaxMs: 1e15,
-      }),
-      inTransaction: async () => {
-        opened++;
-        // The cancellation reaches the attempt while it waits to restart (250 ms).
-        setTimeout(() => (cancelled = true), 50);
-        throw new TransientError('a partition leader moved');
-      },
-      ledger: async () => ({}),
-      close: async () => undefined,
-    } as unknown as EventProducer;
-    const config = loadConfig({});
-    const engine = createEngine({
-      config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
-      producer,
-      schemaIds: { idFor: async () => 1 },
-      orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
-      deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),
-      logger: createLogger('error', () => undefined),
+    const engine = engineOver(async () => {
+      opened++;
+      // The cancellation reaches the attempt while it waits to restart (250 ms).
+      setTimeout(() => (cancelled = true), 50);
+      throw new TransientError('a partition leader moved');
     });
     await assert.rejects(
       engine.produceRun({
@@ -62,31 +67,9 @@ describe('transaction restarts', () => {
       new ConcurrentTransactionError('another producer is opening'),
     ]) {
       let opened = 0;
-      const producer = {
-        client: 'kafkajs',
-        ready: async () => undefined,
-        partitionCounts: async (topics: string[]) => new Map(topics.map((t) => [t, 1])),
-        topicLimits: async () => ({
-          maxMessageBytes: 1_048_588,
-          logAppendTime: false,
-          beforeMaxMs: 1e15,
-          afterMaxMs: 1e15,
-        }),
-        inTransaction: async () => {
-          opened++;
-          throw err;
-        },
-        ledger: async () => ({}),
-        close: async () => undefined,
-      } as unknown as EventProducer;
-      const config = loadConfig({});
-      const engine = createEngine({
-        config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
-        producer,
-        schemaIds: { idFor: async () => 1 },
-        orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
-        deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),
-        logger: createLogger('error', () => undefined),
+      const engine = engineOver(async () => {
+        opened++;
+        throw err;
       });
       await assert.rejects(
         engine.produceRun({

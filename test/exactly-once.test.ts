@@ -30,7 +30,7 @@ import {
 } from '../src/run-ledger/index.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import type { Config } from '../src/config/index.ts';
-import { createTopicsFor, produceOnce, readDecoded, testApp, testConfig } from './support/app.ts';
+import { createTopicsFor, produceOnce, readDecoded, testApp, testConfig, setTopicSettings } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { plaintextKafka, uniqueName } from './support/services.ts';
 
@@ -140,26 +140,6 @@ async function topicSettings(topic: string, names?: string[]): Promise<Record<st
   } finally {
     await admin.disconnect();
   }
-}
-
-async function setTopicSettings(topic: string, entries: Record<string, string>): Promise<void> {
-  const admin = plaintextKafka().admin();
-  await admin.connect();
-  try {
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [
-        {
-          type: kafkajs.ConfigResourceTypes.TOPIC,
-          name: topic,
-          configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
-  await settingsSettle(topic, entries);
 }
 
 /**

@@ -4,7 +4,6 @@
 // counts its rows by order_id with a read_committed consumer: every row exactly once, none skipped.
 import assert from 'node:assert/strict';
 import { after, afterEach, test } from 'node:test';
-import kafkajs from 'kafkajs';
 import { createApp, type App } from '../src/app.ts';
 import { noMetrics, type ProducerMetrics } from '../src/telemetry/metrics.ts';
 import type { CursorOutcome } from '../src/engine/index.ts';
@@ -20,13 +19,11 @@ import type { CursorSource } from '../src/sources/contract.ts';
 import { outboxTable } from '../src/sources/outbox/table.ts';
 import { outboxConnection } from '../src/sources/index.ts';
 import { awsSecretReader } from '../src/secrets.ts';
-import { captureLogger, createTopicsFor, readDecoded, testApp } from './support/app.ts';
+import { captureLogger, createTopicsFor, readDecoded, setTopicSettings, testApp } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { assertEachRowOnce, insertRows, outboxConfig, pgClient, range } from './support/outbox.ts';
 import { midSend } from './support/fault-kit.ts';
-import { plaintextKafka, stackPid, uniqueName } from './support/services.ts';
-
-const { ConfigResourceTypes } = kafkajs;
+import { stackPid, uniqueName } from './support/services.ts';
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -43,26 +40,6 @@ async function scenario(env: Record<string, string> = {}) {
   const app = createApp(config, { logger, metrics });
   apps.push(app);
   return { config, app, table: outboxTable(config.source.outbox.table).table, lines, lags, logger, metrics };
-}
-
-/** Sets topic-level settings on a fresh test topic (the broker checks records against them). */
-async function setTopicConfig(topic: string, entries: Record<string, string>): Promise<void> {
-  const admin = plaintextKafka().admin();
-  await admin.connect();
-  try {
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [
-        {
-          type: ConfigResourceTypes.TOPIC,
-          name: topic,
-          configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    });
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** One run of the app's outbox source through the engine's cursor path. */
@@ -260,8 +237,8 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     // A small topic limit (the dead-letter topic's too: a dead letter must be cut to fit) and a one-day
     // window behind; the broker's default window ahead is one hour (Kafka 4).
     const limits = { 'max.message.bytes': '20000', 'message.timestamp.before.max.ms': '86400000' };
-    await setTopicConfig(config.kafka.topic, limits);
-    await setTopicConfig(config.kafka.dlqTopic, limits);
+    await setTopicSettings(config.kafka.topic, limits);
+    await setTopicSettings(config.kafka.dlqTopic, limits);
     const bad: Record<string, RegExp> = {
       "created_at = 'infinity'": /created_at: "infinity" is not a time/,
       "created_at = '-infinity'": /created_at: "-infinity" is not a time/,

@@ -1,5 +1,6 @@
 // Builds the real engine against the local stack with per-test topics, subjects and secrets.
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import kafkajs from 'kafkajs';
 import { createApp, type App } from '../../src/app.ts';
 import type { RunAttempt } from '../../src/dlq/envelope.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
@@ -118,5 +119,25 @@ export async function putSecret(name: string, value: unknown): Promise<void> {
   } catch (err) {
     if ((err as Error).name !== 'ResourceExistsException') throw err;
     await secretsClient().send(new PutSecretValueCommand({ SecretId: name, SecretString }));
+  }
+}
+
+/** Sets topic-level settings on a test topic (legacy AlterConfigs: only for a test's own fresh topics). */
+export async function setTopicSettings(topic: string, entries: Record<string, string>): Promise<void> {
+  const admin = plaintextKafka().admin();
+  await admin.connect();
+  try {
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: kafkajs.ConfigResourceTypes.TOPIC,
+          name: topic,
+          configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  } finally {
+    await admin.disconnect();
   }
 }
