@@ -12,8 +12,8 @@ import { loadConfig, type Config } from '../src/config/index.ts';
 import { ensureTopics, producerTopics } from '../src/kafka/admin.ts';
 import { kafkaFor } from '../src/kafka/client.ts';
 import { createLogger } from '../src/logger.ts';
-import type { CursorSource } from '../src/sources/contract.ts';
-import { outboxDdl, outboxTable } from '../src/sources/outbox/table.ts';
+import { initOutbox } from '../src/sources/outbox/init.ts';
+import { outboxTable } from '../src/sources/outbox/table.ts';
 
 const CLIENTS = ['kafkajs', 'librdkafka'] as const;
 type Client = (typeof CLIENTS)[number];
@@ -46,16 +46,20 @@ async function fresh(client: Client, source: 'generator' | 'outbox', rep: number
   const app = createApp(config, { logger });
   const kafka = kafkaFor(config.kafka, await app.credentials.kafka(), logger);
   await ensureTopics(kafka, producerTopics(config.kafka), 30_000);
-  if (source === 'outbox') await fillOutbox(table, opts.rows);
+  if (source === 'outbox') await fillOutbox(config, opts.rows);
   return app;
 }
 
-async function fillOutbox(name: string, rows: number): Promise<void> {
+/** The outbox as `outbox init` makes it (table, publication, slot), then its rows in one transaction. */
+async function fillOutbox(config: Config, rows: number): Promise<void> {
   const db = new pg.Client({ connectionString: postgresUrl });
   await db.connect();
   try {
-    const t = outboxTable(name);
-    for (const statement of outboxDdl(t)) await db.query(statement);
+    const { outbox } = config.source;
+    const t = outboxTable(outbox.table);
+    const query = async <R extends Record<string, unknown>>(sql: string, params?: unknown[]) =>
+      (await db.query<R>(sql, params)).rows;
+    await initOutbox({ query }, t, { topic: config.kafka.topic, source: outbox.name }, outbox.slot);
     await db.query(
       `INSERT INTO ${t.table} (order_id, customer_id, order_status, order_total)
        SELECT 1000000 + i, 'cust_' || (1000 + i), (ARRAY['CREATED','CONFIRMED','SHIPPED'])[1 + i % 3], 50 + i * 10.5
@@ -68,36 +72,39 @@ async function fillOutbox(name: string, rows: number): Promise<void> {
   }
 }
 
+/** A measurement's slot is dropped after it, so that it keeps no WAL. */
+async function dropSlot(slot: string): Promise<void> {
+  const db = new pg.Client({ connectionString: postgresUrl });
+  await db.connect();
+  try {
+    await db.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  } finally {
+    await db.end();
+  }
+}
+
 /** One run through the engine; events (rows) per second of the whole run. */
 async function measure(client: Client, source: 'generator' | 'outbox', rep: number): Promise<number> {
   const app = await fresh(client, source, rep);
   try {
     const run = { workflowId: `bench-${rep}`, runId: 'bench', attempt: 1 };
     const started = performance.now();
-    if (source === 'outbox') {
-      const outcome = await app.engine.produceFromCursor({
-        source: app.source as CursorSource,
-        maxEvents: opts.rows,
-        nominalTimeMs: Date.now(),
-        run,
-        transactionTimeoutMs: 600_000,
-      });
-      if (outcome.report.acknowledged !== opts.rows)
-        throw new Error(`outbox run published ${outcome.report.acknowledged}`);
-    } else if (app.source.kind === 'run') {
-      const runSource = app.source;
-      const nominalTimeMs = Date.now();
-      await app.engine.produceRun({
-        identity: { origin: { workflow: `bench-${stamp}-${rep}` }, nominalTimeMs },
-        params: { eventCount: opts.rows },
-        events: (firstOrderId) => runSource.events({ nominalTimeMs, eventCount: opts.rows, firstOrderId }),
-        run,
-        transactionTimeoutMs: 600_000,
-      });
+    // The same engine call for both sources: only the source differs.
+    const outcome = await app.engine.produceRun({
+      source: app.source,
+      eventCount: opts.rows,
+      nominalTimeMs: Date.now(),
+      origin: { workflow: `bench-${stamp}-${rep}` },
+      run,
+      transactionTimeoutMs: 600_000,
+    });
+    if (outcome.report.acknowledged !== opts.rows) {
+      throw new Error(`${source} run published ${outcome.report.acknowledged} of ${opts.rows}`);
     }
     return opts.rows / ((performance.now() - started) / 1000);
   } finally {
     await app.close();
+    if (source === 'outbox') await dropSlot(app.config.source.outbox.slot);
   }
 }
 

@@ -35,7 +35,7 @@ export interface App {
 
 export function createApp(
   config: Config,
-  overrides: { logger?: Logger; readSecret?: ReadSecretString; metrics?: ProducerMetrics } = {},
+  overrides: { logger?: Logger; readSecret?: ReadSecretString; metrics?: ProducerMetrics; adoptSlot?: boolean } = {},
 ): App {
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const metrics = overrides.metrics ?? noMetrics;
@@ -67,7 +67,10 @@ export function createApp(
     logger,
     metrics,
   });
-  const source = createEventSource(config, read, logger);
+  const source = createEventSource(config, read, logger, {
+    metrics,
+    ...(overrides.adoptSlot ? { adoptSlot: true } : {}),
+  });
   return {
     config,
     logger,
@@ -108,7 +111,6 @@ export function activityDeps(app: App, extra: Partial<ActivityDeps> = {}): Activ
   const { config } = app;
   return {
     produceRun: (request) => app.engine.produceRun(request),
-    produceFromCursor: (request) => app.engine.produceFromCursor(request),
     source: app.source,
     config: {
       maxEventCount: config.temporal.maxEventCount,

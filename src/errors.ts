@@ -108,6 +108,14 @@ export class SourceQueryError extends ProducerError {
   readonly retryable = false;
 }
 
+/**
+ * The source's recorded position does not belong to the source as it is now (another database, a
+ * restore, a slot dropped, invalidated or advanced past it): reading on could skip or repeat events.
+ */
+export class SourcePositionError extends ProducerError {
+  readonly retryable = false;
+}
+
 /** Kafka refused a request for a reason retrying will not change (a setting, an authorisation, a version). */
 export class KafkaRequestRejectedError extends ProducerError {
   readonly retryable = false;
@@ -129,6 +137,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   KafkaRequestRejectedError.name,
   SourceMismatchError.name,
   SourceQueryError.name,
+  SourcePositionError.name,
 ] as const;
 
 export function errorMessage(err: unknown): string {

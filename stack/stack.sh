@@ -350,7 +350,8 @@ start_postgres() {
   clear_stale_postgres_lock
   # shellcheck disable=SC2046 # the prefix is words on purpose
   launch postgres $(as_pg) "$PG_BIN/postgres" -D "$PG_DATA" -p "$POSTGRES_PORT" \
-    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$PG_RUN" -c fsync=on
+    -c listen_addresses=127.0.0.1 -c unix_socket_directories="$PG_RUN" -c fsync=on \
+    -c wal_level=logical -c max_replication_slots=64 -c max_wal_senders=16 -c max_slot_wal_keep_size=4GB
 }
 # A killed postmaster leaves postmaster.pid and its socket's lock file behind. PostgreSQL ignores
 # them when their pid is gone, but not when it is a zombie: on a machine whose init does not reap
@@ -379,7 +380,8 @@ ensure_postgres_database() {
   local psql=("$PG_BIN/psql" -h "$PG_RUN" -p "$POSTGRES_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
   "${psql[@]}" -c "SELECT 1 FROM pg_roles WHERE rolname = 'order_events'" | grep -q 1 ||
     "${psql[@]}" -c "CREATE ROLE order_events LOGIN"
-  "${psql[@]}" -c "ALTER ROLE order_events PASSWORD '$POSTGRES_PASSWORD'"
+  # REPLICATION: the outbox relay reads the table through a logical replication slot (docs/event-sources.md).
+  "${psql[@]}" -c "ALTER ROLE order_events REPLICATION PASSWORD '$POSTGRES_PASSWORD'"
   "${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'order_events'" | grep -q 1 ||
     "${psql[@]}" -c "CREATE DATABASE order_events OWNER order_events"
 }

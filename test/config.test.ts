@@ -194,6 +194,12 @@ test('the source a run names: generator by default, the outbox by its name; orde
   assert.equal(qualified.source.outbox.table, 'order_outbox');
   assert.equal(loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: 'sales.orders' }).source.name, 'outbox:sales.orders');
   assert.equal(loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_SOURCE_NAME: 'eu' }).source.name, 'eu');
-  assert.equal(plain.source.outbox.pageBytes, 16_777_216);
-  assert.throws(() => loadConfig({ OUTBOX_PAGE_BYTES: '100' }), /OUTBOX_PAGE_BYTES: expected an integer >= 65536/);
+  // One slot per table, topic and source, within PostgreSQL's 63 bytes; OUTBOX_SLOT names it.
+  assert.match(plain.source.outbox.slot, /^order_outbox_[0-9a-f]{8}_slot$/);
+  assert.equal(qualified.source.outbox.slot, plain.source.outbox.slot);
+  const otherTopic = loadConfig({ EVENT_SOURCE: 'outbox', KAFKA_TOPIC: 'eu-orders' });
+  assert.notEqual(otherTopic.source.outbox.slot, plain.source.outbox.slot);
+  assert.ok(loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_TABLE: 'x'.repeat(63) }).source.outbox.slot.length <= 63);
+  assert.equal(loadConfig({ EVENT_SOURCE: 'outbox', OUTBOX_SLOT: 'my_slot' }).source.outbox.slot, 'my_slot');
+  assert.throws(() => loadConfig({ OUTBOX_SLOT: 'My-Slot' }), /OUTBOX_SLOT: expected a slot name/);
 });

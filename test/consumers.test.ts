@@ -10,7 +10,7 @@ import avro from 'avsc';
 import type { App } from '../src/app.ts';
 import { readTopic } from '../src/kafka/read-topic.ts';
 import { readWireFormat } from '../src/schema/wire-format.ts';
-import { createTopicsFor, testApp, testConfig } from './support/app.ts';
+import { asRun, createTopicsFor, testApp, testConfig } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { plaintextBrokers, plaintextKafka, readSecretJson, required, uniqueName } from './support/services.ts';
 
@@ -27,22 +27,24 @@ async function producedRun(): Promise<{ app: App; ids: string[] }> {
   await createTopicsFor(config);
   const app = testApp(config);
   apps.push(app);
-  const outcome = await app.engine.produceRun({
-    identity: { origin: { schedule: 'produce-order-events' }, nominalTimeMs: Date.parse('2026-12-02T15:05:00Z') },
-    params: { eventCount: EVENTS },
-    events: (first) =>
-      Array.from({ length: EVENTS }, (_, i) => ({
-        order_id: first + BigInt(i),
-        customer_id: `cust_${i}`,
-        order_status: 'CREATED',
-        order_total: 10.5,
-        created_at: Date.now(),
-      })),
-    run: { workflowId: uniqueName('wf-consumers'), runId: 'run', attempt: 1 },
-    transactionTimeoutMs: 60_000,
-  });
+  const outcome = await app.engine.produceRun(
+    asRun({
+      identity: { origin: { schedule: 'produce-order-events' }, nominalTimeMs: Date.parse('2026-12-02T15:05:00Z') },
+      params: { eventCount: EVENTS },
+      events: (first) =>
+        Array.from({ length: EVENTS }, (_, i) => ({
+          order_id: first + BigInt(i),
+          customer_id: `cust_${i}`,
+          order_status: 'CREATED',
+          order_total: 10.5,
+          created_at: Date.now(),
+        })),
+      run: { workflowId: uniqueName('wf-consumers'), runId: 'run', attempt: 1 },
+      transactionTimeoutMs: 60_000,
+    }),
+  );
   assert.equal(outcome.status, 'produced');
-  const first = BigInt(outcome.firstOrderId);
+  const first = BigInt(outcome.firstOrderId ?? -1);
   return { app, ids: Array.from({ length: EVENTS }, (_, i) => String(first + BigInt(i))) };
 }
 

@@ -6,6 +6,7 @@ import { ConcurrentTransactionError, ProducerFencedError, TransientError } from 
 import type { EventProducer } from '../src/kafka/producer.ts';
 import { createLogger } from '../src/logger.ts';
 import { createEngine } from '../src/engine/index.ts';
+import { asRun } from './support/app.ts';
 import { DEAD_LETTER_SCHEMA_FILE, ORDER_EVENT_SCHEMA_FILE, loadSchema } from '../src/schema/order-event.ts';
 
 /** The real engine over a fake producer whose every transaction runs `inTransaction`. */
@@ -46,16 +47,18 @@ describe('transaction restarts', () => {
       throw new TransientError('a partition leader moved');
     });
     await assert.rejects(
-      engine.produceRun({
-        identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
-        params: { eventCount: 1 },
-        events: () => [],
-        run: { workflowId: 'wf', runId: 'r', attempt: 1 },
-        transactionTimeoutMs: 60_000,
-        throwIfCancelled: () => {
-          if (cancelled) throw new Error('activity cancelled');
-        },
-      }),
+      engine.produceRun(
+        asRun({
+          identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
+          params: { eventCount: 1 },
+          events: () => [],
+          run: { workflowId: 'wf', runId: 'r', attempt: 1 },
+          transactionTimeoutMs: 60_000,
+          throwIfCancelled: () => {
+            if (cancelled) throw new Error('activity cancelled');
+          },
+        }),
+      ),
       /activity cancelled/,
     );
     assert.equal(opened, 1, 'the cancelled attempt did not open its run transaction again');
@@ -72,13 +75,15 @@ describe('transaction restarts', () => {
         throw err;
       });
       await assert.rejects(
-        engine.produceRun({
-          identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
-          params: { eventCount: 1 },
-          events: () => [],
-          run: { workflowId: 'wf', runId: 'r', attempt: 1 },
-          transactionTimeoutMs: 60_000,
-        }),
+        engine.produceRun(
+          asRun({
+            identity: { origin: { workflow: 'wf' }, nominalTimeMs: 0 },
+            params: { eventCount: 1 },
+            events: () => [],
+            run: { workflowId: 'wf', runId: 'r', attempt: 1 },
+            transactionTimeoutMs: 60_000,
+          }),
+        ),
         (e: unknown) => e === err,
       );
       assert.equal(opened, 1, `${err.name}: opened once, not restarted`);

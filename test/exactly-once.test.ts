@@ -16,7 +16,6 @@ import {
   TransientError,
 } from '../src/errors.ts';
 import { ensureTopics, producerTopics } from '../src/kafka/admin.ts';
-import type { RunRequest } from '../src/engine/index.ts';
 import {
   encodeLedgerRecord,
   ledgerPartitionOf,
@@ -30,7 +29,16 @@ import {
 } from '../src/run-ledger/index.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import type { Config } from '../src/config/index.ts';
-import { createTopicsFor, produceOnce, readDecoded, testApp, testConfig, setTopicSettings } from './support/app.ts';
+import {
+  asRun,
+  type TestRun,
+  createTopicsFor,
+  produceOnce,
+  readDecoded,
+  testApp,
+  testConfig,
+  setTopicSettings,
+} from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { plaintextKafka, uniqueName } from './support/services.ts';
 
@@ -46,7 +54,7 @@ let nextSlot = Date.now() - 2 * 24 * 3_600_000 + Math.floor(Math.random() * 1000
 const newSlot = () => (nextSlot += 300_000);
 const MANUAL: RunOrigin = { workflow: 'wf-test' };
 
-function runRequest(nominalTimeMs: number, count: number, extra: Partial<RunRequest> = {}): RunRequest {
+function runRequest(nominalTimeMs: number, count: number, extra: Partial<TestRun> = {}): TestRun {
   return {
     identity: { origin: MANUAL, nominalTimeMs },
     params: { eventCount: count },
@@ -174,15 +182,17 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       await gate; // the first attempt stalls mid-run, its transaction open with 4+ events sent
       yield* events.slice(6);
     }
-    const firstRun = first.engine.produceRun({
-      ...runRequest(slot, 10),
-      events: stalled,
-      onProgress: (n) => (sentByFirst = n),
-    });
+    const firstRun = first.engine.produceRun(
+      asRun({
+        ...runRequest(slot, 10),
+        events: stalled,
+        onProgress: (n) => (sentByFirst = n),
+      }),
+    );
     for (let i = 0; i < 100 && sentByFirst < 4; i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(sentByFirst >= 4, 'the first attempt sent part of the run before stalling');
 
-    const outcome = await second.engine.produceRun(runRequest(slot, 10));
+    const outcome = await second.engine.produceRun(asRun(runRequest(slot, 10)));
     assert.equal(outcome.status, 'produced', 'the second attempt saw no committed run and produced it');
     release();
     // The first attempt must not commit its own copy: it either fails (fenced, or a transient error
@@ -206,15 +216,15 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const slot = newSlot();
     const first = track(testApp(config));
-    const produced = await first.engine.produceRun(runRequest(slot, 7));
+    const produced = await first.engine.produceRun(asRun(runRequest(slot, 7)));
     assert.equal(produced.status, 'produced');
     const again = track(testApp(config));
-    const outcome = await again.engine.produceRun(runRequest(slot, 7));
+    const outcome = await again.engine.produceRun(asRun(runRequest(slot, 7)));
     assert.equal(outcome.status, 'already-produced');
-    assert.equal(outcome.status === 'already-produced' && outcome.record.acknowledged, 7);
+    assert.equal(outcome.status === 'already-produced' && outcome.report.acknowledged, 7);
     assert.equal(outcome.firstOrderId, produced.firstOrderId);
     // The same process asking again finds it in its warm reader too.
-    assert.equal((await first.engine.produceRun(runRequest(slot, 7))).status, 'already-produced');
+    assert.equal((await first.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'already-produced');
     assert.equal((await orderIds(first)).length, 7);
   });
 
@@ -226,9 +236,13 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     const slot = newSlot();
     const appA = track(testApp(a));
     const appB = track(testApp(b));
-    assert.equal((await appA.engine.produceRun(runRequest(slot, 7))).status, 'produced');
-    assert.equal((await appB.engine.produceRun(runRequest(slot, 7))).status, 'produced', 'B is not "already produced"');
-    assert.equal((await appB.engine.produceRun(runRequest(slot, 7))).status, 'already-produced');
+    assert.equal((await appA.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'produced');
+    assert.equal(
+      (await appB.engine.produceRun(asRun(runRequest(slot, 7)))).status,
+      'produced',
+      'B is not "already produced"',
+    );
+    assert.equal((await appB.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'already-produced');
     assert.equal((await orderIds(appA)).length, 7);
     assert.equal((await orderIds(appB)).length, 7);
   });
@@ -238,14 +252,18 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const slot = newSlot();
-    const every5 = await app.engine.produceRun({
-      ...runRequest(slot, 5),
-      identity: { origin: { schedule: 'every-5-minutes' }, nominalTimeMs: slot },
-    });
-    const hourly = await app.engine.produceRun({
-      ...runRequest(slot, 9),
-      identity: { origin: { schedule: 'hourly' }, nominalTimeMs: slot },
-    });
+    const every5 = await app.engine.produceRun(
+      asRun({
+        ...runRequest(slot, 5),
+        identity: { origin: { schedule: 'every-5-minutes' }, nominalTimeMs: slot },
+      }),
+    );
+    const hourly = await app.engine.produceRun(
+      asRun({
+        ...runRequest(slot, 9),
+        identity: { origin: { schedule: 'hourly' }, nominalTimeMs: slot },
+      }),
+    );
     assert.equal(every5.status, 'produced');
     assert.equal(hourly.status, 'produced', 'the second schedule is its own run');
     const ids = await orderIds(app);
@@ -268,12 +286,17 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       return b <= a + 999n && a <= b + 999n;
     };
     while (!overlaps(other)) other++;
-    assert.equal((await app.engine.produceRun({ ...runRequest(slot, 1000), identity: first })).status, 'produced');
+    assert.equal(
+      (await app.engine.produceRun(asRun({ ...runRequest(slot, 1000), identity: first }))).status,
+      'produced',
+    );
     await assert.rejects(
-      app.engine.produceRun({
-        ...runRequest(slot, 1000),
-        identity: { origin: { schedule: `other-${other}` }, nominalTimeMs: slot },
-      }),
+      app.engine.produceRun(
+        asRun({
+          ...runRequest(slot, 1000),
+          identity: { origin: { schedule: `other-${other}` }, nominalTimeMs: slot },
+        }),
+      ),
       (err: Error) => {
         assert.ok(err instanceof LedgerError, `${err.name}: ${err.message}`);
         assert.match(err.message, /overlap ids \d+ … \d+ already held by v2\|.*schedule:first in the run ledger/);
@@ -288,8 +311,8 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const slot = newSlot();
-    assert.equal((await app.engine.produceRun(runRequest(slot, 6))).status, 'produced');
-    await assert.rejects(app.engine.produceRun(runRequest(slot, 11)), (err: Error) => {
+    assert.equal((await app.engine.produceRun(asRun(runRequest(slot, 6)))).status, 'produced');
+    await assert.rejects(app.engine.produceRun(asRun(runRequest(slot, 11))), (err: Error) => {
       assert.ok(err instanceof RunRequestChangedError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.match(err.message, /already produced with \{"eventCount":6\}.*this run asks for \{"eventCount":11\}/);
@@ -310,19 +333,19 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     try {
       let produced = 0;
       for (let i = 0; i < 5; i++) {
-        const outcome = await app.engine.produceRun(runRequest(slotWhere(config, held, 6, false), 2));
+        const outcome = await app.engine.produceRun(asRun(runRequest(slotWhere(config, held, 6, false), 2)));
         assert.equal(outcome.status, 'produced');
         produced++;
       }
       assert.equal(produced, 5, 'every run of another partition completed on its first attempt');
       const blocked = slotWhere(config, held, 6);
-      await assert.rejects(app.engine.produceRun(runRequest(blocked, 2)), (err: Error) => {
+      await assert.rejects(app.engine.produceRun(asRun(runRequest(blocked, 2))), (err: Error) => {
         assert.ok(err instanceof LedgerUnavailableError, `${err.name}: ${err.message}`);
         assert.match(err.message, new RegExp(`partition ${held} read to \\d+ of \\d+`));
         return true;
       });
       await open.abort();
-      assert.equal((await app.engine.produceRun(runRequest(blocked, 2))).status, 'produced');
+      assert.equal((await app.engine.produceRun(asRun(runRequest(blocked, 2)))).status, 'produced');
       assert.equal((await orderIds(app)).length, 12);
     } finally {
       await open.close();
@@ -347,7 +370,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     try {
       const app = track(testApp(config));
       const started = Date.now();
-      await assert.rejects(app.engine.produceRun(runRequest(slot, 3)), (err: Error) => {
+      await assert.rejects(app.engine.produceRun(asRun(runRequest(slot, 3))), (err: Error) => {
         assert.ok(err instanceof LedgerUnavailableError, `${err.name}: ${err.message}`);
         assert.equal(err.retryable, true);
         assert.match(
@@ -360,7 +383,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       });
       assert.ok(Date.now() - started < 2000 + 5000, `took ${Date.now() - started} ms`);
       await open.abort();
-      const outcome = await app.engine.produceRun(runRequest(slot, 3));
+      const outcome = await app.engine.produceRun(asRun(runRequest(slot, 3)));
       assert.equal(
         outcome.status,
         'already-produced',
@@ -384,7 +407,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       ledgerPartitionOf(key, config.kafka.runsPartitions),
     );
     const app = track(testApp(config));
-    await assert.rejects(app.engine.produceRun(runRequest(slot, 2)), (err: Error) => {
+    await assert.rejects(app.engine.produceRun(asRun(runRequest(slot, 2))), (err: Error) => {
       assert.ok(err instanceof LedgerError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.ok(err.message.includes(`record for ${key} is malformed`), err.message);
@@ -420,26 +443,32 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
 
     // The upgraded worker resets the old slot of "nightly": already produced, nothing sent.
     const nightly: RunOrigin = { schedule: 'nightly' };
-    const again = await app.engine.produceRun({
-      ...runRequest(slot, 5),
-      identity: { origin: nightly, nominalTimeMs: slot },
-    });
+    const again = await app.engine.produceRun(
+      asRun({
+        ...runRequest(slot, 5),
+        identity: { origin: nightly, nominalTimeMs: slot },
+      }),
+    );
     assert.equal(again.status, 'already-produced');
     assert.equal(again.firstOrderId, String(legacyFirst));
     await assert.rejects(
-      app.engine.produceRun({ ...runRequest(slot, 6), identity: { origin: nightly, nominalTimeMs: slot } }),
+      app.engine.produceRun(asRun({ ...runRequest(slot, 6), identity: { origin: nightly, nominalTimeMs: slot } })),
       RunRequestChangedError,
     );
     // Another schedule at that instant, and this topic's run of the foreign record's slot, are runs of their own.
-    const other = await app.engine.produceRun({
-      ...runRequest(slot, 3),
-      identity: { origin: { schedule: 'hourly' }, nominalTimeMs: slot },
-    });
+    const other = await app.engine.produceRun(
+      asRun({
+        ...runRequest(slot, 3),
+        identity: { origin: { schedule: 'hourly' }, nominalTimeMs: slot },
+      }),
+    );
     assert.equal(other.status, 'produced');
-    const mine = await app.engine.produceRun({
-      ...runRequest(foreignSlot, 2),
-      identity: { origin: nightly, nominalTimeMs: foreignSlot },
-    });
+    const mine = await app.engine.produceRun(
+      asRun({
+        ...runRequest(foreignSlot, 2),
+        identity: { origin: nightly, nominalTimeMs: foreignSlot },
+      }),
+    );
     assert.equal(mine.status, 'produced');
     const ids = await orderIds(app);
     assert.equal(ids.length, 5 + 3 + 2);
@@ -451,13 +480,13 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const slot = slotWhere(config, 0, 3, false); // a run whose key moves when the ledger grows to 3
     const first = track(testApp(config));
-    assert.equal((await first.engine.produceRun(runRequest(slot, 2))).status, 'produced');
+    assert.equal((await first.engine.produceRun(asRun(runRequest(slot, 2)))).status, 'produced');
     const admin = plaintextKafka().admin();
     await admin.connect();
     await admin.createPartitions({ topicPartitions: [{ topic: config.kafka.runsTopic, count: 3 }] });
     await admin.disconnect();
     const upgraded = track(testApp(config));
-    await assert.rejects(upgraded.engine.produceRun(runRequest(slot, 2)), (err: Error) => {
+    await assert.rejects(upgraded.engine.produceRun(asRun(runRequest(slot, 2))), (err: Error) => {
       assert.ok(err instanceof LedgerError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.match(err.message, /partition count changed after records were written/);
@@ -473,14 +502,14 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await setTopicSettings(config.kafka.runsTopic, { 'cleanup.policy': 'compact,delete', 'retention.ms': '7200000' });
     const app = track(testApp(config));
     const old = Date.now() - 3 * 3_600_000;
-    await assert.rejects(app.engine.produceRun(runRequest(old, 2)), (err: Error) => {
+    await assert.rejects(app.engine.produceRun(asRun(runRequest(old, 2))), (err: Error) => {
       assert.ok(err instanceof LedgerRetentionError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.ok(err.message.includes(new Date(old).toISOString()), err.message);
       assert.match(err.message, /retention\.ms=7200000/);
       return true;
     });
-    assert.equal((await app.engine.produceRun(runRequest(Date.now() - 3_600_000, 2))).status, 'produced');
+    assert.equal((await app.engine.produceRun(asRun(runRequest(Date.now() - 3_600_000, 2)))).status, 'produced');
     assert.equal((await orderIds(app)).length, 2);
   });
 
@@ -489,7 +518,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     await createTopicsFor(config);
     const app = track(testApp(config));
     const request = { ...runRequest(newSlot(), 2), transactionTimeoutMs: 20 * 60_000 }; // the broker allows 15 min
-    await assert.rejects(app.engine.produceRun(request), (err: Error) => {
+    await assert.rejects(app.engine.produceRun(asRun(request)), (err: Error) => {
       assert.ok(err instanceof KafkaRequestRejectedError, `${err.name}: ${err.message}`);
       assert.equal(err.retryable, false);
       assert.match(err.message, /transaction\.max\.timeout\.ms/);

@@ -6,9 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, test } from 'node:test';
 import type { App } from '../src/app.ts';
-import type { CursorSource } from '../src/sources/contract.ts';
 import { createTopicsFor, envFor, putSecret, readDecoded, testApp, testConfig } from './support/app.ts';
-import { assertEachRowOnce, pgClient } from './support/outbox.ts';
+import { assertEachRowOnce, pgClient, publishOnce } from './support/outbox.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { readSecretJson, uniqueName } from './support/services.ts';
 
@@ -46,47 +45,39 @@ test('init, add, a run, status and prune: the published rows go, the waiting one
   await createTopicsFor(config);
   const app = testApp(config);
   apps.push(app);
-  const outcome = await app.engine.produceFromCursor({
-    source: app.source as CursorSource,
-    maxEvents: 5,
-    nominalTimeMs: Date.now(),
-    run: { workflowId: uniqueName('wf-cli'), runId: 'run', attempt: 1 },
-    transactionTimeoutMs: 60_000,
-  });
+  const outcome = await publishOnce(app, 5); // stops inside the one transaction of 8 rows
   assert.equal(outcome.report.acknowledged, 5);
   const status = await outboxCli(['status'], env);
   assert.match(
     status.out,
-    new RegExp(`outbox:${table} → ${config.kafka.topic}: published up to ${outcome.to} .*, 3 rows waiting`),
+    new RegExp(`slot ${config.source.outbox.slot}: confirmed up to \\S+, keeps [\\d.]+ MiB of WAL`),
+  );
+  assert.match(
+    status.out,
+    new RegExp(
+      `outbox:${table} → ${config.kafka.topic}: published up to \\S+ \\(\\+5 rows of the transaction committing at`,
+    ),
     status.out,
   );
+  const early = await outboxCli(['prune'], env);
+  assert.match(early.out, /deleted 0 rows/, 'a transaction published in part is kept whole');
+  assert.equal((await publishOnce(app, 5)).report.acknowledged, 3);
   const pruned = await outboxCli(['prune'], env);
-  assert.match(
-    pruned.out,
-    new RegExp(`deleted 5 rows \\(up to ${outcome.to}, published by all 1 sources\\)`),
-    pruned.out,
-  );
+  assert.match(pruned.out, /deleted 8 rows \(transactions below \d+, published by all 1 sources\)/, pruned.out);
   const db = await pgClient();
   try {
     const left = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
-    assert.equal(left.rows[0]?.n, '3', 'the rows still waiting are kept');
+    assert.equal(left.rows[0]?.n, '0');
   } finally {
     await db.end();
   }
   const ids = (await readOrderIds(app)).sort();
-  assert.equal(ids.length, 5);
+  assert.equal(ids.length, 8);
   await assertEachRowOnce(app, ids);
 });
 
 /** One run of a deployment's outbox source (its app) through the engine. */
-const publish = (app: App, maxEvents = 1000) =>
-  app.engine.produceFromCursor({
-    source: app.source as CursorSource,
-    maxEvents,
-    nominalTimeMs: Date.now(),
-    run: { workflowId: uniqueName('wf-cli'), runId: 'run', attempt: 1 },
-    transactionTimeoutMs: 60_000,
-  });
+const publish = (app: App, maxEvents = 1000) => publishOnce(app, maxEvents);
 
 describeEachKafkaClient('two deployments on one outbox table', () => {
   test('two deployments publish one table to two topics: prune waits for both, and an unregistered one is refused', async () => {
@@ -148,12 +139,14 @@ test('an earlier release’s relay table (keyed by source) is migrated by init; 
     assert.equal((await outboxCli(['add', '--count', '1'], env)).code, 1, 'no outbox table yet');
     const init = await outboxCli(['init'], env);
     assert.match(init.out, /given the earlier release’s relay row of its source/, init.out);
-    const rows = await db.query(`SELECT topic, source, txid::text, last_id::text FROM ${table}_relay`);
-    assert.deepEqual(rows.rows, [{ topic: config.kafka.topic, source: `outbox:${table}`, txid: '900', last_id: '7' }]);
+    const rows = await db.query(`SELECT topic, source, txid::text, position FROM ${table}_relay`);
+    assert.deepEqual(rows.rows, [
+      { topic: config.kafka.topic, source: `outbox:${table}`, txid: '900', position: null },
+    ]);
     // The ledger has no position for it, the relay row says it published: refused, nothing republished.
     await assert.rejects(
       publish(app),
-      /holds no position for source .* but .*_relay says it published rows up to 900:7/,
+      /holds no position for source .* but .*_relay says it published rows up to transaction 900/,
     );
   } finally {
     await db.end();

@@ -6,24 +6,25 @@ import assert from 'node:assert/strict';
 import { after, afterEach, test } from 'node:test';
 import { createApp, type App } from '../src/app.ts';
 import { noMetrics, type ProducerMetrics } from '../src/telemetry/metrics.ts';
-import type { CursorOutcome } from '../src/engine/index.ts';
 import type { DeadLetter } from '../src/dlq/envelope.ts';
 import {
   LedgerError,
+  SourcePositionError,
   SourceQueryError,
   SourceUnavailableError,
-  TopicNotFoundError,
   TransientError,
 } from '../src/errors.ts';
-import type { CursorSource } from '../src/sources/contract.ts';
 import { outboxTable } from '../src/sources/outbox/table.ts';
+import { parsePosition } from '../src/sources/outbox/position.ts';
+import { checkPosition, walOrigin } from '../src/sources/outbox/slot.ts';
+import type { OrderEvent } from '../src/schema/order-event.ts';
 import { outboxConnection } from '../src/sources/index.ts';
 import { awsSecretReader } from '../src/secrets.ts';
 import { captureLogger, createTopicsFor, readDecoded, setTopicSettings, testApp } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
-import { assertEachRowOnce, insertRows, outboxConfig, pgClient, range } from './support/outbox.ts';
+import { assertEachRowOnce, insertRows, outboxConfig, pgClient, publishOnce, range } from './support/outbox.ts';
 import { midSend } from './support/fault-kit.ts';
-import { stackPid, uniqueName } from './support/services.ts';
+import { stackPid } from './support/services.ts';
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -42,18 +43,26 @@ async function scenario(env: Record<string, string> = {}) {
   return { config, app, table: outboxTable(config.source.outbox.table).table, lines, lags, logger, metrics };
 }
 
-/** One run of the app's outbox source through the engine's cursor path. */
-function runOnce(app: App, maxEvents: number): Promise<CursorOutcome> {
-  const source: CursorSource | undefined = app.source.kind === 'cursor' ? app.source : undefined;
-  assert.ok(source, 'EVENT_SOURCE=outbox gives a cursor source');
-  return app.engine.produceFromCursor({
-    source,
-    maxEvents,
-    nominalTimeMs: Date.now(),
-    run: { workflowId: uniqueName('wf-outbox'), runId: 'run', attempt: 1 },
-    transactionTimeoutMs: 60_000,
-  });
+/** Records in partition and offset order. */
+const inOffsetOrder = <T extends { partition: number; offset: string }>(records: T[]): T[] =>
+  [...records].sort((x, y) => x.partition - y.partition || Number(BigInt(x.offset) - BigInt(y.offset)));
+
+/** The slot's confirmed position, as the server has it. */
+async function confirmedLsn(app: App): Promise<string> {
+  const db = await pgClient();
+  try {
+    const { rows } = await db.query<{ lsn: string }>(
+      'SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
+      [app.config.source.outbox.slot],
+    );
+    return rows[0]!.lsn;
+  } finally {
+    await db.end();
+  }
 }
+
+/** One run of the app's outbox source through the engine. */
+const runOnce = (app: App, maxEvents: number) => publishOnce(app, maxEvents);
 
 describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
   test('each run publishes at most its count after the last position; the next starts there; rows added during a run wait for the next', async () => {
@@ -73,7 +82,8 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
       assert.equal(third.lagSeconds, 0);
       const idle = await runOnce(app, 100);
       assert.equal(idle.report.acknowledged, 0);
-      assert.equal(idle.to, third.to, 'an empty run keeps the position');
+      assert.notEqual(idle.to, third.to, 'an idle run moves the position past its heartbeat');
+      assert.equal(await confirmedLsn(app), parsePosition(idle.to)!.lsn, 'and the slot is confirmed there');
       // Rows committed while a run is producing: published by this run or the next, once.
       await insertRows(db, table, range(31, 3000));
       const writers = (async () => {
@@ -90,33 +100,80 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     }
   });
 
-  test('transactions committing out of id order: the row of the later commit is published by a later run, never skipped', async () => {
-    const { app, table } = await scenario();
-    const [a, b, c] = [await pgClient(), await pgClient(), await pgClient()];
+  test('commit order per key: ids taken early, a run while a writer is open, rollbacks and savepoints', async () => {
+    const { app, config, table } = await scenario();
+    const [a, b] = [await pgClient(), await pgClient()];
     try {
-      await insertRows(c, table, [1]); // committed before either writer starts
+      // A takes its transaction id first (a write elsewhere), B then writes order 4242 CREATED and
+      // commits, A writes 4242 SHIPPED and commits: consumers must see CREATED, then SHIPPED.
       await a.query('BEGIN');
-      await insertRows(a, table, [2]); // lower id, lower txid: open
-      await b.query('BEGIN');
-      await b.query('SELECT pg_current_xact_id()');
-      await insertRows(b, table, [3]); // higher id: committed first
-      await b.query('COMMIT');
-      const first = await runOnce(app, 100);
-      assert.equal(first.report.acknowledged, 1, 'only the row below the horizon (the open transaction) is published');
-      // A third transaction takes its txid now but its row id later: a higher txid with a lower id is fine too.
-      await c.query('BEGIN');
-      await c.query('SELECT pg_current_xact_id()');
+      await a.query('SELECT pg_current_xact_id()');
+      await a.query(
+        `INSERT INTO ${table} (order_id, customer_id, order_status, order_total) VALUES (1, 'c', 'CREATED', 1)`,
+      );
+      await b.query(
+        `INSERT INTO ${table} (order_id, customer_id, order_status, order_total) VALUES (4242, 'c', 'CREATED', 1)`,
+      );
+      const during = await runOnce(app, 100);
+      assert.equal(during.report.acknowledged, 1, "B's row is published while A is still open: nothing holds it back");
+      await a.query(
+        `INSERT INTO ${table} (order_id, customer_id, order_status, order_total) VALUES (4242, 'c', 'SHIPPED', 1)`,
+      );
       await a.query('COMMIT');
-      const second = await runOnce(app, 100);
-      assert.equal(second.report.acknowledged, 2, 'both writers, in commit-safe order');
-      await insertRows(c, table, [4]);
-      await c.query('COMMIT');
-      const third = await runOnce(app, 100);
-      assert.equal(third.report.acknowledged, 1);
-      await assertEachRowOnce(app, [1, 2, 3, 4]);
+      // A rolled-back transaction and a rolled-back savepoint publish nothing.
+      await b.query('BEGIN');
+      await insertRows(b, table, [2]);
+      await b.query('ROLLBACK');
+      await b.query('BEGIN');
+      await insertRows(b, table, [3]);
+      await b.query('SAVEPOINT s');
+      await insertRows(b, table, [4]);
+      await b.query('ROLLBACK TO SAVEPOINT s');
+      await insertRows(b, table, [5]);
+      await b.query('COMMIT');
+      const after = await runOnce(app, 100);
+      assert.equal(after.report.acknowledged, 4);
+      const seen = inOffsetOrder(await readDecoded<OrderEvent>(app, config.kafka.topic));
+      const order = seen.filter((r) => Number(r.decoded.order_id) === 4242).map((r) => r.decoded.order_status);
+      assert.deepEqual(order, ['CREATED', 'SHIPPED'], 'per-key commit order');
+      const others = seen.filter((r) => Number(r.decoded.order_id) !== 4242).map((r) => Number(r.decoded.order_id));
+      assert.deepEqual(others.sort(), [1, 3, 5], 'no row of a rolled-back transaction or savepoint');
     } finally {
-      await Promise.allSettled([a.end(), b.end(), c.end()]);
+      await Promise.allSettled([a.query('ROLLBACK'), b.query('ROLLBACK')]);
+      await Promise.allSettled([a.end(), b.end()]);
     }
+  });
+
+  test('one transaction of 50,000 rows over several runs: each stops inside it and the next goes on, every row once, in insert order', async () => {
+    const { app, config, table } = await scenario({ OUTBOX_PAGE_ROWS: '5000' });
+    const db = await pgClient();
+    try {
+      await insertRows(db, table, [1]);
+      await insertRows(db, table, range(10, 50_000));
+    } finally {
+      await db.end();
+    }
+    const counts: number[] = [];
+    let last: string | undefined;
+    for (let i = 0; i < 4; i++) {
+      const run = await runOnce(app, 20_000);
+      counts.push(run.report.acknowledged);
+      last = run.to;
+      if (i === 0) assert.ok(parsePosition(run.to)!.inside, 'the first run stopped inside the transaction');
+    }
+    assert.deepEqual(counts, [20_000, 20_000, 10_001, 0]);
+    assert.equal(parsePosition(last)!.inside, undefined, 'the last run finished it');
+    const records = inOffsetOrder(await readDecoded<OrderEvent>(app, config.kafka.topic, { timeoutMs: 60_000 }));
+    const byPartition = new Map<number, number[]>();
+    for (const r of records)
+      byPartition.set(r.partition, [...(byPartition.get(r.partition) ?? []), Number(r.decoded.order_id)]);
+    for (const [partition, ids] of byPartition) {
+      assert.ok(
+        ids.every((id, k) => k === 0 || id > ids[k - 1]!),
+        `partition ${partition}: rows in insert order`,
+      );
+    }
+    await assertEachRowOnce(app, [1, ...range(10, 50_000)]);
   });
 
   test('two runs of one source at once (two processes): one is fenced, no row is published twice, none skipped', async () => {
@@ -226,7 +283,7 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
       assert.ok(err instanceof LedgerError);
       assert.match(
         err.message,
-        /holds no position for source outbox:ob_\S+ on \S+, but \S+_relay says it published rows up to \d+:\d+/,
+        /holds no position for source outbox:ob_\S+ on \S+, but \S+_relay says it published rows up to [0-9A-F]+\/[0-9A-F]+/,
       );
       return true;
     });
@@ -295,22 +352,6 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     assert.ok(cut.original_event.length < 20000);
   });
 
-  test('a page is bounded by bytes as well as rows: wide rows are read in several pages, every row once', async () => {
-    const { app, table } = await scenario({ OUTBOX_PAGE_BYTES: '65536', OUTBOX_PAGE_ROWS: '5000' });
-    const db = await pgClient();
-    try {
-      await db.query(
-        `INSERT INTO ${table} (order_id, customer_id, order_status, order_total)
-         SELECT o, repeat('w', 10000), 'CREATED', 1 FROM generate_series(1, 60) AS o`,
-      );
-    } finally {
-      await db.end();
-    }
-    const outcome = await runOnce(app, 1000);
-    assert.equal(outcome.report.acknowledged, 60);
-    await assertEachRowOnce(app, range(1, 60));
-  });
-
   test('a database error is named for what it is; "did not answer" is kept for a server that did not answer', async () => {
     const { app } = await scenario();
     const db = outboxConnection(app.config, awsSecretReader(app.config.secrets.region, 5000), app.logger);
@@ -327,47 +368,100 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     }
   });
 
-  test('a stuck source is visible: the lag gauge is updated after a failed run, and a line names the cause', async () => {
+  test('the slot advanced by hand: refused, naming the rows at risk, nothing published; adopt-slot goes on from the slot', async () => {
     const { config, app, table, lines, lags, logger, metrics } = await scenario();
     const db = await pgClient();
-    const holder = await pgClient();
     try {
       await insertRows(db, table, range(1, 5));
       assert.equal((await runOnce(app, 100)).report.acknowledged, 5);
-      // An open transaction that wrote a row: rows committed after it wait behind it.
-      await holder.query('BEGIN');
-      await insertRows(holder, table, [6]);
-      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [
-        { pid: number },
-      ];
-      await insertRows(db, table, [7]);
-      await new Promise((r) => setTimeout(r, 1100));
-      const held = await runOnce(app, 100);
-      assert.equal(held.report.acknowledged, 0);
-      assert.ok(held.lagSeconds !== null && held.lagSeconds >= 1, `lag ${held.lagSeconds}`);
+      await insertRows(db, table, range(6, 5)); // then someone confirms them away
+      await db.query(`SELECT pg_replication_slot_advance($1, pg_current_wal_flush_lsn())`, [config.source.outbox.slot]);
+      await insertRows(db, table, range(11, 5));
+      const before = lags.length;
+      await assert.rejects(runOnce(app, 100), (err: unknown) => {
+        assert.ok(err instanceof SourcePositionError, String(err));
+        assert.equal(err.retryable, false);
+        assert.match(err.message, /is confirmed up to \S+, past the last position this relay published/);
+        assert.match(err.message, /rows of \S+ committed after \d{4}-\d\d-\d\dT/);
+        return true;
+      });
+      assert.equal(lags.length, before + 1, 'the lag gauge is set after the failed run');
       assert.ok(
         lines.some(
-          (l) => l.includes('"message":"events produced"') && l.includes(`transaction of pid ${pid} open for`),
+          (l) => l.includes('source run failed; nothing of it was published') && l.includes('SourcePositionError'),
         ),
       );
-      // A run that fails before it reads the ledger (a worker whose ledger topic is missing): the gauge
-      // still moves, from the position the relay table recorded, and one line names the cause.
-      const broken = createApp(
-        { ...config, kafka: { ...config.kafka, runsTopic: uniqueName('missing') } },
-        { logger, metrics },
-      );
-      apps.push(broken);
-      const before = lags.length;
-      await assert.rejects(runOnce(broken, 100), TopicNotFoundError);
-      assert.equal(lags.length, before + 1, 'the lag gauge was set after the failed run');
-      assert.ok(lags.at(-1)! >= 1);
-      const line = lines.find((l) => l.includes('"message":"source run failed; nothing of it was published"'));
-      assert.ok(line, 'a line names the failure');
-      assert.match(line, /"cause":"topic \S+ does not exist/);
-      assert.match(line, new RegExp(`"heldBy":"transaction of pid ${pid} open for`));
+      // The operator accepts the gap: the relay goes on from the slot; rows 6-10 are theirs to publish.
+      const adopting = createApp(config, { logger, metrics, adoptSlot: true });
+      apps.push(adopting);
+      assert.equal((await publishOnce(adopting, 0)).report.acknowledged, 0, 'adopt-slot records the position only');
+      assert.equal((await runOnce(app, 100)).report.acknowledged, 5);
+      await assertEachRowOnce(app, [...range(1, 5), ...range(11, 5)]);
     } finally {
-      await holder.query('ROLLBACK').catch(() => undefined);
-      await Promise.allSettled([db.end(), holder.end()]);
+      await db.end();
+    }
+  });
+
+  test('the slot dropped: refused with the way back (init, adopt-slot); a position of another database is refused too', async () => {
+    const { config, app, table } = await scenario();
+    const db = await pgClient();
+    try {
+      await insertRows(db, table, range(1, 3));
+      const first = await runOnce(app, 100);
+      await db.query('SELECT pg_drop_replication_slot($1)', [config.source.outbox.slot]);
+      await assert.rejects(runOnce(app, 100), (err: unknown) => {
+        assert.ok(err instanceof SourcePositionError, String(err));
+        assert.match(err.message, /replication slot \S+ does not exist .*npm run outbox -- init.*adopt-slot/s);
+        return true;
+      });
+      // A position recorded on another cluster (its system identifier) or timeline: never read as "nothing new".
+      const origin = await walOrigin(
+        { query: async (sql, p) => (await db.query(sql, p)).rows as never },
+        config.source.outbox.slot,
+      );
+      const slot = { confirmed: '0/0', retainedBytes: 0, walStatus: 'reserved' };
+      const recorded = parsePosition(first.to)!;
+      assert.throws(() => checkPosition({ ...recorded, system: '1' }, origin, slot, table), /another cluster/);
+      assert.throws(() => checkPosition({ ...recorded, timeline: 2 }, origin, slot, table), /a new timeline/);
+      assert.throws(() => checkPosition({ ...recorded, database: 'other' }, origin, slot, table), /another database/);
+      assert.doesNotThrow(() => checkPosition(recorded, origin, slot, table));
+    } finally {
+      await db.end();
+    }
+  });
+
+  test('an idle relay keeps its retained WAL flat while the database writes elsewhere', async () => {
+    const { config, app } = await scenario();
+    const db = await pgClient();
+    const retained = async (slot: string) =>
+      Number(
+        (
+          await db.query<{ b: string }>(
+            'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS b FROM pg_replication_slots WHERE slot_name = $1',
+            [slot],
+          )
+        ).rows[0]!.b,
+      );
+    const idle = `${config.source.outbox.slot.slice(0, 50)}_idle`;
+    try {
+      await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [idle]); // nobody moves it
+      const churn = `${config.source.outbox.table}_churn`;
+      await db.query(`CREATE TABLE ${churn} (x text)`); // logged: its writes are WAL
+      // About 20 s of writes to another table (PostgreSQL logs the running transactions every 15 s,
+      // which is when a confirmed slot's restart position can move), a relay run every few seconds.
+      for (let i = 0; i < 8; i++) {
+        await db.query(`INSERT INTO ${churn} SELECT repeat('w', 1000) FROM generate_series(1, 8000)`);
+        assert.equal((await runOnce(app, 100)).report.acknowledged, 0);
+        await new Promise((r) => setTimeout(r, 2500));
+      }
+      await runOnce(app, 100);
+      const [mine, theirs] = [await retained(config.source.outbox.slot), await retained(idle)];
+      assert.ok(theirs > 50_000_000, `the unmoved slot keeps what was written: ${theirs}`);
+      assert.ok(mine < theirs / 2, `the relay's slot keeps ${mine} bytes, the unmoved one ${theirs}`);
+    } finally {
+      await db.query('SELECT pg_drop_replication_slot($1)', [idle]).catch(() => undefined);
+      await db.query(`DROP TABLE IF EXISTS ${config.source.outbox.table}_churn`);
+      await db.end();
     }
   });
 });

@@ -87,7 +87,7 @@ test('an outbox run sets order_events_source_lag_seconds: the age of the rows it
   const { summary } = await runOn({ METRICS_ADDRESS: address, ...outbox.env }, 5, outbox.env);
   assert.equal(summary.acknowledged, 5);
   assert.ok(summary.source && summary.source.lagSeconds !== null && summary.source.lagSeconds > 0, 'rows wait');
-  assert.match(summary.summary, /; outbox:ob_\w+ start → \d+:\d+, lag [\d.]+ s$/);
+  assert.match(summary.summary, /; outbox:ob_\w+ start → [0-9A-F]+\/[0-9A-F]+\+5, lag [\d.]+ s$/);
   const metrics = await (await fetch(`http://${address}/metrics`)).text();
   const lag = sample(metrics, 'order_events_source_lag_seconds', { source: `outbox:${outbox.env['OUTBOX_TABLE']}` });
   assert.ok(lag !== undefined && lag > 0 && lag < 600, `lag ${lag}: ${metrics.slice(0, 1000)}`);

@@ -343,8 +343,10 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
     const seen: string[] = [];
     const activities = createActivities({
       produceRun: async (req: RunRequest) => {
-        const base = orderIdBase({ topic: 't', ...req.identity });
-        for await (const e of req.events(base)) seen.push(String((e as OrderEvent).order_id));
+        const base = orderIdBase({ topic: 't', origin: req.origin!, nominalTimeMs: req.nominalTimeMs });
+        assert.equal(req.source.kind, 'run');
+        const events = req.source.kind === 'run' ? req.source.events({ ...req, firstOrderId: base }) : [];
+        for await (const e of events) seen.push(String((e as OrderEvent).order_id));
         const report = {
           topic: 't',
           acknowledged: seen.length,
@@ -354,7 +356,7 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
           schemaId: 1,
           durationMs: 0,
         };
-        const last = String(base + BigInt(req.params.eventCount - 1));
+        const last = String(base + BigInt(req.eventCount - 1));
         return { status: 'produced', report, key: 'k', firstOrderId: String(base), lastOrderId: last };
       },
       config: {

@@ -8,7 +8,7 @@
 // argv[2] is a JSON object: { mode, topic, warmupTopic, events, warmup }. Prints one JSON line.
 import { randomUUID } from 'node:crypto';
 import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
-import { orderEventsForRun } from '../../src/sources/generator.ts';
+import { generatorSource, orderEventsForRun } from '../../src/sources/generator.ts';
 import { orderIdBase } from '../../src/run-ledger/index.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
@@ -59,9 +59,10 @@ async function ours() {
     });
   // A run as the activity makes it: its own identity, fenced, ledger-checked, one transaction.
   const runOf = (eventCount: number) => ({
-    identity: { origin: { workflow: `bench-${randomUUID()}` }, nominalTimeMs: nominal },
-    params: { eventCount },
-    events: (first: bigint) => orderEventsForRun(nominal, eventCount, first),
+    source: generatorSource,
+    eventCount,
+    nominalTimeMs: nominal,
+    origin: { workflow: `bench-${randomUUID()}` },
     run: { workflowId: 'bench', runId: 'bench', attempt: 1 },
     transactionTimeoutMs: 120_000,
   });

@@ -2,17 +2,15 @@
 // long-lived engine; tests pass the same engine, wrapped to inject faults, or fakes.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ConfigError, InvalidInputError, ProducerError, SourceMismatchError, errorMessage } from '../errors.ts';
-import type { CursorOutcome, CursorRunRequest, RunOutcome, RunRequest } from '../engine/index.ts';
-import { originOf, slotTime, type LedgerRecord, type LegacyLedgerRecord } from '../run-ledger/index.ts';
+import type { RunOutcome, RunRequest } from '../engine/index.ts';
+import { originOf, slotTime } from '../run-ledger/index.ts';
 import type { EventSource } from '../sources/contract.ts';
 import { generatorSource } from '../sources/generator.ts';
 import type { Limits, ProduceEventsInput, ProduceEventsResult } from './types.ts';
 
 export interface ActivityDeps {
-  /** The engine: fences the slot, consults the run ledger, and produces the slot at most once. */
+  /** The engine: fences the run (or its source), consults the run ledger, and produces the run at most once. */
   produceRun(request: RunRequest): Promise<RunOutcome>;
-  /** The engine's cursor path: a cursor source's next run (src/engine/cursor-run.ts). */
-  produceFromCursor?(request: CursorRunRequest): Promise<CursorOutcome>;
   /** Where the events come from (EVENT_SOURCE); the generator when absent. */
   source?: EventSource;
   config: {
@@ -61,53 +59,33 @@ async function produce(
   checkInput(input, deps.config.maxEventCount, source.name);
   checkTimeout(startToCloseTimeoutMs, deps.config.transactionMaxTimeoutMs);
   const { nominalTimeMs, eventCount } = input;
-  const run = { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt };
-  const hooks = {
-    onProgress: (acknowledged: number, deadLettered: number) => Object.assign(progress, { acknowledged, deadLettered }),
+  const outcome = await deps.produceRun({
+    source,
+    eventCount,
+    nominalTimeMs,
+    // Scheduled: the schedule's id (the workflow passes TemporalScheduledById); by hand: the workflow id.
+    origin: originOf(input.scheduleId, workflowExecution.workflowId),
+    run: { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId, attempt },
+    onProgress: (acknowledged, deadLettered) => Object.assign(progress, { acknowledged, deadLettered }),
     throwIfCancelled: () => {
       if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
     },
-  };
-  if (source.kind === 'cursor') {
-    if (!deps.produceFromCursor) throw new ConfigError(`source ${source.name} needs the engine's cursor path`);
-    const outcome = await deps.produceFromCursor({
-      source,
-      maxEvents: eventCount,
-      nominalTimeMs,
-      run,
-      ...hooks,
-      transactionTimeoutMs: startToCloseTimeoutMs,
-    });
-    const { from, to, lagSeconds } = outcome;
-    return {
-      ...outcome.report,
-      slot: slotTime(nominalTimeMs),
-      runKey: outcome.key,
-      alreadyCommitted: false,
-      source: { name: source.name, from: from ?? null, to: to ?? null, lagSeconds },
-    };
-  }
-  const outcome = await deps.produceRun({
-    // Scheduled: the schedule's id (the workflow passes TemporalScheduledById); by hand: the workflow id.
-    identity: { origin: originOf(input.scheduleId, workflowExecution.workflowId), nominalTimeMs },
-    params: { eventCount },
-    events: (firstOrderId) => source.events({ nominalTimeMs, eventCount, firstOrderId }),
-    run,
-    ...hooks,
     // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
     transactionTimeoutMs: startToCloseTimeoutMs,
   });
-  const ids = {
+  if (outcome.status === 'already-produced') {
+    ctx.log.info('run already produced; nothing sent', { run: outcome.key, by: outcome.producedBy, attempt });
+  }
+  const { firstOrderId, lastOrderId, source: progressOfSource } = outcome;
+  return {
+    ...outcome.report,
     slot: slotTime(nominalTimeMs),
     runKey: outcome.key,
-    firstOrderId: outcome.firstOrderId,
-    lastOrderId: outcome.lastOrderId,
+    alreadyCommitted: outcome.status === 'already-produced',
+    ...(firstOrderId !== undefined ? { firstOrderId } : {}),
+    ...(lastOrderId !== undefined ? { lastOrderId } : {}),
+    ...(progressOfSource ? { source: progressOfSource } : {}),
   };
-  if (outcome.status === 'already-produced') {
-    ctx.log.info('run already produced; nothing sent', { run: outcome.key, by: outcome.record.workflowId, attempt });
-    return { ...pickReport(outcome.record), ...ids, alreadyCommitted: true };
-  }
-  return { ...outcome.report, ...ids, alreadyCommitted: false };
 }
 
 /** A run that names its source runs only on a worker of that source. */
@@ -143,13 +121,6 @@ function checkInput(input: ProduceEventsInput, max: number, sourceName: string):
     throw new InvalidInputError(`source must be a source's name or absent, got ${JSON.stringify(source)}`);
   }
   checkSource(source, sourceName);
-}
-
-function pickReport(
-  r: LedgerRecord | LegacyLedgerRecord,
-): Omit<ProduceEventsResult, 'slot' | 'runKey' | 'alreadyCommitted' | 'firstOrderId' | 'lastOrderId' | 'source'> {
-  const { topic, acknowledged, deadLettered, dlqTopic, partitions, schemaId, durationMs } = r;
-  return { topic, acknowledged, deadLettered, dlqTopic, partitions, schemaId, durationMs };
 }
 
 /** Our errors become ApplicationFailures typed by class name (the workflow's non-retryable list). */

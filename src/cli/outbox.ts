@@ -1,15 +1,17 @@
-// npm run outbox -- init | add | status | prune: the PostgreSQL outbox (EVENT_SOURCE=outbox). The
-// connection comes from the same secret the worker reads (POSTGRES_SECRET_NAME).
+// npm run outbox -- init | add | status | prune | adopt-slot: the PostgreSQL outbox
+// (EVENT_SOURCE=outbox). The connection comes from the same secret the worker reads (POSTGRES_SECRET_NAME).
 import { Command } from 'commander';
 import { positiveInt } from './options.ts';
 import { runCommand } from './run-command.ts';
 import { awsSecretReader } from '../secrets.ts';
 import { outboxConnection } from '../sources/index.ts';
 import type { OutboxConnection } from '../sources/outbox/connection.ts';
-import { formatPosition } from '../sources/outbox/position.ts';
-import { pruneEverySource, registerSource, relayRows } from '../sources/outbox/relay.ts';
-import { LEGACY_TOPIC, outboxDdl, outboxTable, type OutboxTable } from '../sources/outbox/table.ts';
+import { initOutbox } from '../sources/outbox/init.ts';
+import { pruneEverySource, relayRows } from '../sources/outbox/relay.ts';
+import { GRANTS, slotState, walOrigin } from '../sources/outbox/slot.ts';
+import { LEGACY_TOPIC, outboxTable, type OutboxTable } from '../sources/outbox/table.ts';
 import type { App } from '../app.ts';
+import { errorMessage } from '../errors.ts';
 
 const program = new Command('outbox').description('Manage the PostgreSQL outbox the outbox source publishes');
 
@@ -26,19 +28,26 @@ async function withOutbox(app: App, work: (db: OutboxConnection, t: OutboxTable)
 
 program
   .command('init')
-  .description('create the outbox table, its index and trigger, and its relay table (idempotent)')
+  .description('create the outbox table, its relay table, its publication and this deployment’s slot (idempotent)')
   .action(() =>
     runCommand((app) =>
       withOutbox(app, async (db, t) => {
-        for (const statement of outboxDdl(t)) await db.query(statement);
-        const me = { topic: app.config.kafka.topic, source: app.config.source.outbox.name };
-        const registered = await registerSource(db, t, me);
+        const { outbox } = app.config.source;
+        const me = { topic: app.config.kafka.topic, source: outbox.name };
+        const made = await initOutbox(db, t, me, outbox.slot).catch((err: unknown) => {
+          throw Object.assign(err as Error, { message: `${errorMessage(err)}. The relay's role needs ${GRANTS}` });
+        });
         const said = {
           registered: 'registered: prune keeps every row until it is published here',
           claimed: 'given the earlier release’s relay row of its source',
           already: 'already registered',
-        }[registered];
+        }[made.registered];
         console.log(`${t.name}: ready (and ${t.name}_relay); source ${me.source} → ${me.topic} ${said}`);
+        console.log(
+          `publication ${t.publicationName}: ${made.publication ? 'created' : 'already there'}; ` +
+            `replication slot ${outbox.slot}: ${made.slot ? 'created' : 'already there'} (pgoutput)`,
+        );
+        console.log(`the relay's role needs ${GRANTS}`);
       }),
     ),
   );
@@ -67,23 +76,28 @@ program
 
 program
   .command('status')
-  .description('per topic and source: the last position published, rows waiting and the oldest one’s age')
+  .description('the slot (confirmed position, retained WAL) and, per topic and source, the last position published')
   .action(() =>
     runCommand((app) =>
       withOutbox(app, async (db, t) => {
         const [all] = await db.query<{ rows: string }>(`SELECT count(*)::text AS rows FROM ${t.table}`);
         console.log(`${t.name}: ${all?.rows} rows`);
+        const { slot } = app.config.source.outbox;
+        try {
+          const state = await slotState(db, await walOrigin(db, slot));
+          const mb = (state.retainedBytes / 1_048_576).toFixed(1);
+          console.log(`slot ${slot}: confirmed up to ${state.confirmed}, keeps ${mb} MiB of WAL (${state.walStatus})`);
+        } catch (err) {
+          console.log(`slot ${slot}: ${errorMessage(err)}`);
+        }
         const rows = await relayRows(db, t);
         if (rows.length === 0) console.log('no source has published from it yet');
         for (const r of rows) {
-          const [w] = await db.query<{ waiting: string }>(
-            `SELECT count(*)::text AS waiting FROM ${t.table} WHERE (txid, id) > ($1::xid8, $2::bigint)`,
-            [r.position.txid, r.position.id],
-          );
           const topic = r.topic === LEGACY_TOPIC ? '(topic not recorded: run `npm run outbox -- init`)' : r.topic;
+          const where = r.position ? `published up to ${r.position}` : 'nothing published yet';
           console.log(
-            `${r.source} → ${topic}: published up to ${formatPosition(r.position)} ` +
-              `(${r.publishedAt.toISOString()}), ${w?.waiting} rows waiting`,
+            `${r.source} → ${topic}: ${where} (${r.publishedAt.toISOString()}); ` +
+              `every row of a transaction below ${r.prunableBelow} is published`,
           );
         }
       }),
@@ -97,10 +111,32 @@ program
     runCommand((app) =>
       withOutbox(app, async (db, t) => {
         const sources = await relayRows(db, t);
-        const { deleted, upTo } = await pruneEverySource(db, t);
-        const up = upTo ? ` (up to ${formatPosition(upTo)}, published by all ${sources.length} sources)` : '';
+        const { deleted, below } = await pruneEverySource(db, t);
+        const up = below ? ` (transactions below ${below}, published by all ${sources.length} sources)` : '';
         console.log(`${t.name}: deleted ${deleted} rows${up}`);
       }),
+    ),
+  );
+
+program
+  .command('adopt-slot')
+  .description(
+    'record the slot’s confirmed position as this source’s position in the run ledger, accepting that rows ' +
+      'committed before it are not published by this relay (after a restore, a failover or a recreated slot)',
+  )
+  .action(() =>
+    runCommand(
+      async (app) => {
+        const outcome = await app.engine.produceRun({
+          source: app.source,
+          eventCount: 0,
+          nominalTimeMs: Date.now(),
+          run: { workflowId: `outbox-adopt-slot-${Date.now()}`, runId: 'cli', attempt: 1 },
+          transactionTimeoutMs: 60_000,
+        });
+        console.log(`source ${app.source.name}: position adopted from the slot: ${outcome.source?.to ?? '(start)'}`);
+      },
+      { adoptSlot: true },
     ),
   );
 

@@ -5,10 +5,13 @@ import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config/index.ts';
 import { ProducerError, errorMessage } from '../errors.ts';
 
-export async function runCommand(work: (app: App) => Promise<number | void>): Promise<void> {
+export async function runCommand(
+  work: (app: App) => Promise<number | void>,
+  overrides: Parameters<typeof createApp>[1] = {},
+): Promise<void> {
   let app: App | undefined;
   try {
-    app = createApp(loadConfig());
+    app = createApp(loadConfig(), overrides);
     process.exitCode = (await work(app)) ?? 0;
   } catch (err) {
     const kind = err instanceof ProducerError ? `${err.name}${err.retryable ? ' (retryable)' : ''}` : 'Error';

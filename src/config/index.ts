@@ -1,7 +1,9 @@
 // Every setting the app reads, validated once at start-up; no other module reads process.env.
 // The defaults are the local stack's (npm run stack:up). A deployment sets the settings listed
 // first in schema.ts; the worker logs where each of those came from (effective.ts).
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
+import { shortName } from '../sources/outbox/table.ts';
 import { checkAcross, runsTopicOf } from './checks.ts';
 import { settingsSchema, type Env } from './schema.ts';
 
@@ -66,8 +68,8 @@ export interface Config {
       name: string;
       queryTimeoutMs: number;
       pageRows: number;
-      /** The most row bytes one page of the outbox holds (OUTBOX_PAGE_BYTES). */
-      pageBytes: number;
+      /** The replication slot it is read through (OUTBOX_SLOT). */
+      slot: string;
     };
   };
   temporal: {
@@ -137,9 +139,15 @@ function sourceOf(e: Env): Config['source'] {
       name: outboxName,
       queryTimeoutMs: e.OUTBOX_QUERY_TIMEOUT_MS,
       pageRows: e.OUTBOX_PAGE_ROWS,
-      pageBytes: e.OUTBOX_PAGE_BYTES,
+      slot: e.OUTBOX_SLOT ?? defaultSlot(table, e.KAFKA_TOPIC, outboxName),
     },
   };
+}
+
+/** One slot per table, topic and source: each deployment confirms its own position. */
+function defaultSlot(table: string, topic: string, source: string): string {
+  const hash = createHash('sha256').update(`${topic}\0${source}`).digest('hex').slice(0, 8);
+  return shortName(`${table.replace('.', '_')}_${hash}`, '_slot');
 }
 
 function kafkaOf(e: Env): Config['kafka'] {

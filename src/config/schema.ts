@@ -61,6 +61,12 @@ const deployment = {
     .trim()
     .regex(/^[A-Za-z0-9._:/-]{1,200}$/, { error: 'expected letters, digits and . _ : / - (at most 200)' })
     .optional(),
+  // The replication slot the outbox is read through; unset: `<table>_<hash of topic and source>_slot`.
+  OUTBOX_SLOT: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9_]{1,63}$/, { error: 'expected a slot name: lower-case letters, digits and _ (at most 63)' })
+    .optional(),
   REGISTRY_SUBJECT: name.default('order-events-value'),
   REGISTRY_DLQ_SUBJECT: name.default('order-events.dlq-value'),
 };
@@ -118,8 +124,6 @@ const otherTuning = {
   // Bound on connecting to the outbox's PostgreSQL and on each of its queries.
   OUTBOX_QUERY_TIMEOUT_MS: ms(100).default(10_000),
   OUTBOX_PAGE_ROWS: int(1, 100_000).default(5000),
-  // Bound on the row bytes one page holds (its text columns), so a page of wide rows fits the heap.
-  OUTBOX_PAGE_BYTES: int(65_536, 1_073_741_824).default(16_777_216),
   SECRETS_TIMEOUT_MS: ms(100).default(5_000),
   ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: ms(1000).default(600_000),
   ACTIVITY_HEARTBEAT_TIMEOUT_MS: ms(1000).default(60_000),

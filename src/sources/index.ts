@@ -1,6 +1,7 @@
 // The event source a deployment chose (EVENT_SOURCE), built once per process.
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
+import type { ProducerMetrics } from '../telemetry/metrics.ts';
 import { readPostgresCredentials, type PostgresCredentials, type ReadSecretString } from '../secrets.ts';
 import type { EventSource } from './contract.ts';
 import { generatorSource } from './generator.ts';
@@ -10,7 +11,12 @@ import { outboxTable } from './outbox/table.ts';
 
 export type { CursorSource, EventSource, RunSource } from './contract.ts';
 
-export function createEventSource(config: Config, read: ReadSecretString, logger: Logger): EventSource {
+export function createEventSource(
+  config: Config,
+  read: ReadSecretString,
+  logger: Logger,
+  options: { metrics?: Pick<ProducerMetrics, 'sourceRetainedWal'>; adoptSlot?: boolean } = {},
+): EventSource {
   if (config.source.kind === 'generator') return generatorSource;
   const { outbox } = config.source;
   return createOutboxSource({
@@ -19,8 +25,9 @@ export function createEventSource(config: Config, read: ReadSecretString, logger
     name: outbox.name,
     topic: config.kafka.topic,
     pageRows: outbox.pageRows,
-    pageBytes: outbox.pageBytes,
+    slot: outbox.slot,
     logger,
+    ...options,
   });
 }
 

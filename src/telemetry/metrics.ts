@@ -20,6 +20,8 @@ export interface ProducerMetrics {
   secretReread(secret: 'kafka' | 'registry'): void;
   /** After a cursor source's run: the age of its oldest event still waiting, in seconds. */
   sourceLag(source: string, seconds: number): void;
+  /** A cursor source's retained WAL: the bytes its replication slot keeps the server from removing. */
+  sourceRetainedWal(source: string, bytes: number): void;
 }
 
 export const noMetrics: ProducerMetrics = {
@@ -33,6 +35,7 @@ export const noMetrics: ProducerMetrics = {
   runDuration: () => undefined,
   secretReread: () => undefined,
   sourceLag: () => undefined,
+  sourceRetainedWal: () => undefined,
 };
 
 export function meterMetrics(meter: MetricMeter, client: string): ProducerMetrics {
@@ -57,6 +60,12 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
     '',
     "Age of a cursor source's oldest event not yet published, after its last run (seconds)",
   );
+  const retained = meter.createGauge(
+    'order_events_source_retained_wal_bytes',
+    'int',
+    'By',
+    "WAL a cursor source's replication slot keeps on the server, from its restart position (bytes)",
+  );
   return {
     produced: (n) => n > 0 && produced.add(n, tags),
     deadLettered: (n) => n > 0 && deadLettered.add(n, tags),
@@ -68,5 +77,6 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
     runDuration: (s) => run.record(s, tags),
     secretReread: (secret) => rereads.add(1, { secret }),
     sourceLag: (source, s) => lag.set(s, { ...tags, source }),
+    sourceRetainedWal: (source, bytes) => retained.set(bytes, { ...tags, source }),
   };
 }

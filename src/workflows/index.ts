@@ -54,7 +54,7 @@ export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput
     `${result.alreadyCommitted ? 'Already produced' : 'Produced'} ${result.acknowledged} events to ${result.topic} ` +
     `(${offsets || 'no partitions'}), ${result.deadLettered} dead-lettered to ${result.dlqTopic}, schema id ${result.schemaId}` +
     (result.source
-      ? `; ${result.source.name} ${result.source.from ?? 'start'} → ${result.source.to ?? 'start'}, lag ${result.source.lagSeconds ?? '?'} s`
+      ? `; ${result.source.name} ${shown(result.source.from)} → ${shown(result.source.to)}, lag ${result.source.lagSeconds ?? '?'} s`
       : '');
   const where = result.source
     ? `source ${result.source.name}: position ${result.source.from ?? 'start'} → ${result.source.to ?? 'start'}, ` +
@@ -63,4 +63,20 @@ export async function produceOrderEventsWorkflow(input?: ProduceOrderEventsInput
   setCurrentDetails(`**${summary}**\n\n${where}`);
   // summary first: the UI shows the top of the result without scrolling.
   return { summary, eventCount, nominalTime: nominal.toISOString(), ...result };
+}
+
+/**
+ * A source position as a person reads it in the summary: an outbox position (JSON) as its WAL
+ * position (`0/16B3748`, or `0/16B3748+5000` when a run stopped 5,000 rows inside the next
+ * transaction); any other as it is. The full position is in the result's `source`.
+ */
+function shown(position: string | null): string {
+  if (position === null) return 'start';
+  try {
+    const p = JSON.parse(position) as { lsn?: unknown; inside?: { rows?: unknown } };
+    if (typeof p.lsn === 'string') return p.inside ? `${p.lsn}+${String(p.inside.rows)}` : p.lsn;
+  } catch {
+    // not JSON: shown as it is
+  }
+  return position;
 }

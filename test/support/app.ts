@@ -6,7 +6,9 @@ import type { RunAttempt } from '../../src/dlq/envelope.ts';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { ensureTopics, producerTopics } from '../../src/kafka/admin.ts';
 import { readTopic, type ReadRecord } from '../../src/kafka/read-topic.ts';
-import type { RunReport } from '../../src/run-ledger/index.ts';
+import type { RunRequest } from '../../src/engine/index.ts';
+import type { RunOrigin, RunReport } from '../../src/run-ledger/index.ts';
+import type { RunSource } from '../../src/sources/contract.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { createDecoder } from '../../src/schema/decoder.ts';
 import { activeKafkaClient } from './kafka-clients.ts';
@@ -57,6 +59,30 @@ export function testApp(config: Config, logger?: Logger): App {
   return createApp(config, { logger: logger ?? captureLogger().logger });
 }
 
+/** A run described by its identity and its events, as the tests write it. */
+export interface TestRun {
+  identity: { origin: RunOrigin; nominalTimeMs: number };
+  params: { eventCount: number };
+  /** The run's events from its first order id (a RunSource's events, generated afresh for each try). */
+  events: (firstOrderId: bigint) => Iterable<unknown> | AsyncIterable<unknown>;
+  run: RunAttempt & { attempt: number };
+  transactionTimeoutMs: number;
+  onProgress?: (acknowledged: number, deadLettered: number) => void;
+  throwIfCancelled?: () => void;
+}
+
+/** The engine's request for a TestRun: a RunSource of its own events. */
+export function asRun({ identity, params, events, ...rest }: TestRun): RunRequest {
+  const source: RunSource = { kind: 'run', name: 'generator', events: (input) => events(input.firstOrderId) };
+  return {
+    ...rest,
+    source,
+    eventCount: params.eventCount,
+    nominalTimeMs: identity.nominalTimeMs,
+    origin: identity.origin,
+  };
+}
+
 /**
  * Produces `events` as one run of its own (a fresh by-hand origin) through the engine's real path:
  * fenced, ledger-checked, one transaction. For tests that are about the events, not the identity.
@@ -66,13 +92,15 @@ export async function produceOnce(
   events: unknown[],
   run: RunAttempt & { attempt?: number } = { workflowId: uniqueName('wf-once'), runId: 'run-once' },
 ): Promise<RunReport> {
-  const outcome = await app.engine.produceRun({
-    identity: { origin: { workflow: uniqueName('once') }, nominalTimeMs: Date.now() },
-    params: { eventCount: Math.max(1, events.length) },
-    events: () => events,
-    run: { ...run, attempt: run.attempt ?? 1 },
-    transactionTimeoutMs: 60_000,
-  });
+  const outcome = await app.engine.produceRun(
+    asRun({
+      identity: { origin: { workflow: uniqueName('once') }, nominalTimeMs: Date.now() },
+      params: { eventCount: Math.max(1, events.length) },
+      events: () => events,
+      run: { ...run, attempt: run.attempt ?? 1 },
+      transactionTimeoutMs: 60_000,
+    }),
+  );
   if (outcome.status !== 'produced') throw new Error(`run ${outcome.key} was already produced`);
   return outcome.report;
 }

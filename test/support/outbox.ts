@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { App } from '../../src/app.ts';
 import type { Config } from '../../src/config/index.ts';
 import type { OrderEvent } from '../../src/schema/order-event.ts';
+import { createSlot } from '../../src/sources/outbox/slot.ts';
 import { outboxDdl, outboxTable } from '../../src/sources/outbox/table.ts';
 import { readDecoded, testConfig } from './app.ts';
 import { required, uniqueName } from './services.ts';
@@ -18,18 +19,58 @@ export async function pgClient(): Promise<pg.Client> {
   return client;
 }
 
-/** A fresh outbox table (the product's own DDL); the settings that make a worker publish it. */
-export async function newOutbox(): Promise<{ env: Record<string, string>; table: string }> {
+/** The product's queries over a test client. */
+export const queryOn = (db: pg.Client) => ({
+  query: async <R extends Record<string, unknown>>(sql: string, params?: unknown[]) =>
+    (await db.query<R>(sql, params)).rows,
+});
+
+/**
+ * A fresh outbox (the product's own DDL, publication and slot, as `outbox init` makes them); the
+ * settings that make a worker publish it. The slots earlier scenarios left behind are dropped
+ * first (tests run one at a time), so that they keep no WAL.
+ */
+export async function newOutbox(): Promise<{ env: Record<string, string>; table: string; slot: string }> {
   const name = uniqueName('ob')
     .replace(/[^a-z0-9_]/g, '_')
     .toLowerCase();
+  const slot = `${name}_slot`;
   const db = await pgClient();
   try {
-    for (const statement of outboxDdl(outboxTable(name))) await db.query(statement);
+    await dropTestSlots(db);
+    const t = outboxTable(name);
+    for (const statement of outboxDdl(t)) await db.query(statement);
+    await createSlot(queryOn(db), t, slot);
   } finally {
     await db.end();
   }
-  return { env: { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: name }, table: outboxTable(name).table };
+  return {
+    env: { EVENT_SOURCE: 'outbox', OUTBOX_TABLE: name, OUTBOX_SLOT: slot },
+    table: outboxTable(name).table,
+    slot,
+  };
+}
+
+/** Drops the slots of earlier test outboxes that no process holds. */
+export async function dropTestSlots(db: pg.Client): Promise<void> {
+  await db.query(
+    `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
+      WHERE slot_name ~ '^ob(cli)?_' AND NOT active`,
+  );
+}
+
+/** One run of the app's outbox source through the engine; its report and positions. */
+export async function publishOnce(app: App, maxEvents: number, run?: { workflowId: string }) {
+  const outcome = await app.engine.produceRun({
+    source: app.source,
+    eventCount: maxEvents,
+    nominalTimeMs: Date.now(),
+    run: { workflowId: run?.workflowId ?? uniqueName('wf-outbox'), runId: 'run', attempt: 1 },
+    transactionTimeoutMs: 60_000,
+  });
+  assert.ok(outcome.source, 'an outbox run reports its positions');
+  const { from, to, lagSeconds } = outcome.source;
+  return { report: outcome.report, from: from ?? undefined, to: to ?? undefined, lagSeconds };
 }
 
 /** Settings for one outbox scenario: its own topics and its own outbox table, created now. */

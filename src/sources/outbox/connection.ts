@@ -25,6 +25,11 @@ export interface OutboxConnectionDeps {
 
 export interface OutboxConnection {
   query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
+  /**
+   * The rows of one query, `pageRows` at a time, through a cursor on one connection: the client
+   * holds one page, whatever the query returns. Leaving the loop early closes the cursor.
+   */
+  pages<R extends Record<string, unknown>>(sql: string, params: unknown[], pageRows: number): AsyncIterable<R[]>;
   close(): Promise<void>;
 }
 
@@ -60,6 +65,14 @@ export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnec
         throw sourceError(err, deps);
       }
     },
+    async *pages<R extends Record<string, unknown>>(sql: string, params: unknown[], pageRows: number) {
+      pool ??= open();
+      pool.catch(() => (pool = undefined));
+      const client = await (await pool).connect().catch((err: unknown) => {
+        throw sourceError(err, deps);
+      });
+      yield* cursorPages<R>(client, deps, sql, params, pageRows);
+    },
     async close() {
       const p = await pool?.catch(() => undefined);
       pool = undefined;
@@ -68,12 +81,45 @@ export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnec
   };
 }
 
+/** A query's rows through a cursor in one transaction; the connection is released (destroyed unless it ended cleanly). */
+async function* cursorPages<R extends Record<string, unknown>>(
+  client: pg.PoolClient,
+  deps: OutboxConnectionDeps,
+  sql: string,
+  params: unknown[],
+  pageRows: number,
+): AsyncGenerator<R[]> {
+  const run = async <T extends Record<string, unknown>>(text: string, values?: unknown[]) => {
+    try {
+      return (await client.query<T>(text, values)).rows;
+    } catch (err) {
+      throw sourceError(err, deps);
+    }
+  };
+  let done = false;
+  try {
+    await run('BEGIN');
+    await run(`DECLARE outbox_pages NO SCROLL CURSOR FOR ${sql}`, params);
+    for (;;) {
+      const rows = await run<R>(`FETCH ${Math.max(1, Math.floor(pageRows))} FROM outbox_pages`);
+      if (rows.length > 0) yield rows;
+      if (rows.length < pageRows) break;
+    }
+    await run('COMMIT');
+    done = true;
+  } finally {
+    // A failed or abandoned cursor's connection is not reused: its transaction may still be open.
+    client.release(!done);
+  }
+}
+
 /**
  * SQLSTATE classes a retry can fix: the connection (08), a transaction rolled back by the server
  * (40: serialization, deadlock), too few resources (53), an operator's intervention (57: a restart,
- * a cancelled or timed-out statement), a system error (58), and a lock not available (55P03).
+ * a cancelled or timed-out statement), a system error (58), a lock not available (55P03), and an
+ * object in use (55006: the replication slot held by another run of the source, which fences it).
  */
-const TRANSIENT_SQLSTATE = /^(08|40|53|57|58)|^55P03$/;
+const TRANSIENT_SQLSTATE = /^(08|40|53|57|58)|^55P03$|^55006$/;
 
 /** PostgreSQL's errors as ours: named for what they are, retryable only where a retry can help. */
 function sourceError(err: unknown, deps: OutboxConnectionDeps): Error {

@@ -1,7 +1,9 @@
 // The outbox table and its relay table: the DDL `npm run outbox -- init` applies, and the names
 // every query uses. A writer inserts one row per order event in the same transaction as its own
-// change; the row's `txid` (the writing transaction's id, set by a trigger whatever the writer
-// sends) is what lets the relay publish rows in an order in which none can still appear behind it.
+// change; the relay reads the inserts through the table's publication in commit order. The row's
+// `txid` (the writing transaction's id, set by a trigger whatever the writer sends) is what `prune`
+// goes by: every row of a transaction below a relay's recorded horizon was published.
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../../errors.ts';
 
 /** `table` or `schema.table`, lower-case SQL identifiers (quoted in the SQL, so never injected). */
@@ -15,6 +17,9 @@ export interface OutboxTable {
   /** The schema and the relay table's bare name (for the catalog). */
   schema: string;
   relayName: string;
+  /** The publication the slot reads the table through (`<table>_outbox`), quoted and bare. */
+  publication: string;
+  publicationName: string;
   /** Its index and trigger names, quoted. */
   index: string;
   trigger: string;
@@ -37,11 +42,21 @@ export function outboxTable(name: string): OutboxTable {
     relay: q(`${table}_relay`),
     schema,
     relayName: `${table}_relay`,
+    publication: `"${shortName(table, '_outbox')}"`,
+    publicationName: shortName(table, '_outbox'),
     index: `"${table}_txid_id"`,
     trigger: `"${table}_txid"`,
     triggerFunction: q(`${table}_set_txid`),
     name,
   };
+}
+
+/** `<base><suffix>` within PostgreSQL's 63 bytes: a long base is cut and keeps a hash of itself. */
+export function shortName(base: string, suffix: string): string {
+  const name = `${base}${suffix}`;
+  if (name.length <= 63) return name;
+  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
+  return `${base.slice(0, 63 - suffix.length - 9)}_${hash}${suffix}`;
 }
 
 /** The DDL, idempotent: safe to apply again on every deploy. */
@@ -67,7 +82,7 @@ export function outboxDdl(t: OutboxTable): string[] {
       topic text NOT NULL,
       source text NOT NULL,
       txid xid8 NOT NULL,
-      last_id bigint NOT NULL,
+      position text,
       published_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (topic, source)
     )`,
@@ -97,5 +112,8 @@ function relayMigration(t: OutboxTable): string[] {
         END IF;
       END $$`,
     `ALTER TABLE ${t.relay} ALTER COLUMN topic DROP DEFAULT`,
+    // The earlier releases' (txid, last_id): every row below txid was published, which prune keeps to.
+    `ALTER TABLE ${t.relay} ADD COLUMN IF NOT EXISTS position text`,
+    `ALTER TABLE ${t.relay} DROP COLUMN IF EXISTS last_id`,
   ];
 }
