@@ -25,7 +25,7 @@ const positionSchema = z.object({
   /** Where the next run starts. */
   to: z.string().nullable(),
   /** The most events the run was allowed to publish. */
-  maxEvents: z.number().int().min(1),
+  maxEvents: z.number().int().min(0), // 0: `outbox adopt-slot`, which records a position only
   ledgerPartitions: z.number().int().min(1),
   ...reportFields,
   workflowId: z.string().min(1),

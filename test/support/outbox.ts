@@ -41,6 +41,7 @@ export async function newOutbox(): Promise<{ env: Record<string, string>; table:
     const t = outboxTable(name);
     for (const statement of outboxDdl(t)) await db.query(statement);
     await createSlot(queryOn(db), t, slot);
+    madeHere.add(slot);
   } finally {
     await db.end();
   }
@@ -51,11 +52,15 @@ export async function newOutbox(): Promise<{ env: Record<string, string>; table:
   };
 }
 
-/** Drops the slots of earlier test outboxes that no process holds. */
+/** The slots this test process made: its own scenarios may still use them. */
+const madeHere = new Set<string>();
+
+/** Drops the slots earlier test files left behind (not this process's, none held by a process), so they keep no WAL. */
 export async function dropTestSlots(db: pg.Client): Promise<void> {
   await db.query(
     `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
-      WHERE slot_name ~ '^ob(cli)?_' AND NOT active`,
+      WHERE slot_name ~ '^ob(cli)?_' AND NOT active AND NOT (slot_name = ANY($1::text[]))`,
+    [[...madeHere]],
   );
 }
 
