@@ -14,17 +14,29 @@ import {
   SourceUnavailableError,
   TransientError,
 } from '../src/errors.ts';
-import { outboxTable } from '../src/sources/outbox/table.ts';
+import pg from 'pg';
+import { outboxDdl, outboxTable } from '../src/sources/outbox/table.ts';
 import { parsePosition } from '../src/sources/outbox/position.ts';
-import { checkPosition, walOrigin } from '../src/sources/outbox/slot.ts';
+import type { CursorSource } from '../src/sources/contract.ts';
+import { checkPosition, createSlot, walOrigin } from '../src/sources/outbox/slot.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { outboxConnection } from '../src/sources/index.ts';
 import { awsSecretReader } from '../src/secrets.ts';
-import { captureLogger, createTopicsFor, readDecoded, setTopicSettings, testApp } from './support/app.ts';
+import { captureLogger, createTopicsFor, putSecret, readDecoded, setTopicSettings, testApp } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
-import { assertEachRowOnce, insertRows, outboxConfig, pgClient, publishOnce, range } from './support/outbox.ts';
+import {
+  assertEachRowOnce,
+  insertMany,
+  insertRows,
+  outboxConfig,
+  pgClient,
+  publishOnce,
+  queryOn,
+  range,
+} from './support/outbox.ts';
+import { startSecondPostgres } from './support/second-postgres.ts';
 import { midSend } from './support/fault-kit.ts';
-import { stackPid } from './support/services.ts';
+import { stackPid, uniqueName } from './support/services.ts';
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -59,6 +71,42 @@ async function confirmedLsn(app: App): Promise<string> {
   } finally {
     await db.end();
   }
+}
+
+/** A run of the app's source that stops after `rows` events until released (its transaction left open). */
+function holdAfter(app: App, rows: number) {
+  const source = app.source;
+  assert.ok(source.kind === 'cursor');
+  let release!: () => void;
+  let reached!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const reachedP = new Promise<void>((r) => (reached = r));
+  const held: CursorSource = {
+    ...source,
+    async read(from, limits) {
+      const read = await source.read(from, limits);
+      async function* events() {
+        let n = 0;
+        for await (const event of read.events) {
+          if (n++ === rows) {
+            reached();
+            await released;
+          }
+          yield event;
+        }
+      }
+      return { ...read, events: events() };
+    },
+  };
+  const run = app.engine.produceRun({
+    source: held,
+    eventCount: 15_000,
+    nominalTimeMs: Date.now(),
+    run: { workflowId: uniqueName('wf-held'), runId: 'run', attempt: 1 },
+    transactionTimeoutMs: 60_000,
+  });
+  run.catch(() => undefined);
+  return { run, reached: reachedP, release };
 }
 
 /** One run of the app's outbox source through the engine. */
@@ -176,7 +224,7 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     await assertEachRowOnce(app, [1, ...range(10, 50_000)]);
   });
 
-  test('two runs of one source at once (two processes): one is fenced, no row is published twice, none skipped', async () => {
+  test('two runs of one source at once (two producers): one is fenced, no row is published twice, none skipped', async () => {
     const { config, app, table } = await scenario({ KAFKA_BATCH_MAX_MESSAGES: '200' });
     const other = testApp(config);
     apps.push(other);
@@ -191,12 +239,17 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     // the broker's CONCURRENT_TRANSACTIONS (its transaction was being aborted by the fence). It is
     // taken again only once the second is done, as Temporal's 5 s retry interval does: two runs
     // that retry into each other at once fence each other in turn (a livelock, docs/event-sources.md).
-    const first = runOnce(app, 15_000).then(
+    // The first run is held after 1,000 rows (its transaction open, batches sent) until the second
+    // has fenced it and committed: the overlap does not depend on how fast either one is.
+    const held = holdAfter(app, 1000);
+    const first = held.run.then(
       () => assert.fail('the overtaken run committed'),
       (err: unknown) => err,
     );
-    await midSend(config); // the first run is sending: the second fences it
+    await held.reached;
+    await midSend(config); // the first run's records are in flight: the second fences it
     const second = await runOnce(other, 15_000);
+    held.release();
     const overtaken = await first;
     assert.ok(
       overtaken instanceof TransientError && overtaken.retryable,
@@ -430,38 +483,81 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     }
   });
 
-  test('an idle relay keeps its retained WAL flat while the database writes elsewhere', async () => {
-    const { config, app } = await scenario();
-    const db = await pgClient();
-    const retained = async (slot: string) =>
-      Number(
-        (
-          await db.query<{ b: string }>(
-            'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS b FROM pg_replication_slots WHERE slot_name = $1',
-            [slot],
-          )
-        ).rows[0]!.b,
-      );
-    const idle = `${config.source.outbox.slot.slice(0, 50)}_idle`;
+  test('a position from another cluster (a second data directory): refused naming both; adopt-slot goes on there', async () => {
+    const { config, app, table, logger } = await scenario();
+    await insertMany(table, range(1, 3));
+    assert.equal((await runOnce(app, 100)).report.acknowledged, 3);
+    const second = await startSecondPostgres();
     try {
-      await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [idle]); // nobody moves it
-      const churn = `${config.source.outbox.table}_churn`;
-      await db.query(`CREATE TABLE ${churn} (x text)`); // logged: its writes are WAL
-      // About 20 s of writes to another table (PostgreSQL logs the running transactions every 15 s,
-      // which is when a confirmed slot's restart position can move), a relay run every few seconds.
-      for (let i = 0; i < 8; i++) {
-        await db.query(`INSERT INTO ${churn} SELECT repeat('w', 1000) FROM generate_series(1, 8000)`);
-        assert.equal((await runOnce(app, 100)).report.acknowledged, 0);
-        await new Promise((r) => setTimeout(r, 2500));
+      // The same table and slot names on the other cluster, made as `outbox init` makes them.
+      const db = new pg.Client(second.secret);
+      await db.connect();
+      const t = outboxTable(config.source.outbox.table);
+      try {
+        for (const statement of outboxDdl(t)) await db.query(statement);
+        await createSlot(queryOn(db), t, config.source.outbox.slot);
+        await insertRows(db, t.table, range(11, 2));
+      } finally {
+        await db.end();
       }
-      await runOnce(app, 100);
-      const [mine, theirs] = [await retained(config.source.outbox.slot), await retained(idle)];
-      assert.ok(theirs > 50_000_000, `the unmoved slot keeps what was written: ${theirs}`);
-      assert.ok(mine < theirs / 2, `the relay's slot keeps ${mine} bytes, the unmoved one ${theirs}`);
+      const secretName = uniqueName('pg-second');
+      await putSecret(secretName, second.secret);
+      const moved = { ...config, source: { ...config.source, outbox: { ...config.source.outbox, secretName } } };
+      const there = createApp(moved, { logger });
+      apps.push(there);
+      await assert.rejects(runOnce(there, 100), (err: unknown) => {
+        assert.ok(err instanceof SourcePositionError, String(err));
+        assert.match(
+          err.message,
+          /recorded on system \d+, .* but the outbox is now on system \d+, .*\(another cluster\)/,
+        );
+        return true;
+      });
+      assert.equal((await readDecoded(app, config.kafka.topic)).length, 3, 'nothing published from the other cluster');
+      const adopting = createApp(moved, { logger, adoptSlot: true });
+      apps.push(adopting);
+      await publishOnce(adopting, 0);
+      assert.equal((await runOnce(there, 100)).report.acknowledged, 2, 'the rows after the slot there');
+      await assertEachRowOnce(app, [...range(1, 3), ...range(11, 2)]);
     } finally {
-      await db.query('SELECT pg_drop_replication_slot($1)', [idle]).catch(() => undefined);
-      await db.query(`DROP TABLE IF EXISTS ${config.source.outbox.table}_churn`);
-      await db.end();
+      await Promise.allSettled(apps.splice(apps.length - 2).map((a) => a.close()));
+      await second.stop();
     }
   });
+});
+
+test('an idle relay keeps its retained WAL flat while the database writes elsewhere (the source alone: one backend)', async () => {
+  const { config, app } = await scenario();
+  const db = await pgClient();
+  const retained = async (slot: string) =>
+    Number(
+      (
+        await db.query<{ b: string }>(
+          'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS b FROM pg_replication_slots WHERE slot_name = $1',
+          [slot],
+        )
+      ).rows[0]!.b,
+    );
+  const idle = `${config.source.outbox.slot.slice(0, 50)}_idle`;
+  try {
+    await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [idle]); // nobody moves it
+    const churn = `${config.source.outbox.table}_churn`;
+    await db.query(`CREATE TABLE ${churn} (x text)`); // logged: its writes are WAL
+    // About 35 s of writes to another table (PostgreSQL logs the running transactions every 15 s
+    // when the WAL moves, which is when a confirmed slot's restart position can move), a relay run
+    // every few seconds.
+    for (let i = 0; i < 14; i++) {
+      await db.query(`INSERT INTO ${churn} SELECT repeat('w', 1000) FROM generate_series(1, 8000)`);
+      assert.equal((await runOnce(app, 100)).report.acknowledged, 0);
+      await new Promise((r) => setTimeout(r, 2500));
+    }
+    await runOnce(app, 100);
+    const [mine, theirs] = [await retained(config.source.outbox.slot), await retained(idle)];
+    assert.ok(theirs > 100_000_000, `the unmoved slot keeps what was written: ${theirs}`);
+    assert.ok(mine < theirs * 0.6, `the relay's slot keeps ${mine} bytes, the unmoved one ${theirs}`);
+  } finally {
+    await db.query('SELECT pg_drop_replication_slot($1)', [idle]).catch(() => undefined);
+    await db.query(`DROP TABLE IF EXISTS ${config.source.outbox.table}_churn`);
+    await db.end();
+  }
 });

@@ -11,7 +11,7 @@ import type { RunSummary } from '../src/activities/types.ts';
 import { readTopic } from '../src/kafka/read-topic.ts';
 import { createTopicsFor, testConfig } from './support/app.ts';
 import { insertMany, newOutbox, range } from './support/outbox.ts';
-import { plaintextKafka, uniqueName } from './support/services.ts';
+import { freePort, plaintextKafka, uniqueName } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.ts';
 
@@ -24,14 +24,6 @@ after(async () => {
   await Promise.allSettled(workers.map((w) => w.stop()));
   await client?.connection.close();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A run of `eventCount` events on a fresh worker process with `env`, on this test's topics. */
 async function runOn(env: Record<string, string>, eventCount: number, configEnv: Record<string, string> = {}) {

@@ -1,6 +1,7 @@
 // What the tests need to reach the local stack, read from the environment that
 // `stack.sh up` writes to .stack/env (scripts/test.sh sources it).
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
 
@@ -65,3 +66,12 @@ export const stackPid = (
   service: 'kafka' | `kafka-${number}` | 'registry' | 'temporal' | 'secrets' | 'postgres',
 ): number => Number(readFileSync(`${required('STACK_PIDS')}/${service}.pid`, 'utf8').trim());
 export const kafkaLibs = (): string => required('KAFKA_LIBS');
+
+/** A TCP port on loopback that nothing listens on now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
