@@ -38,6 +38,8 @@ import {
   testApp,
   testConfig,
   setTopicSettings,
+  topicSettings,
+  topicSettingsSettle,
 } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { plaintextKafka, uniqueName } from './support/services.ts';
@@ -134,35 +136,6 @@ function slotWhere(config: Config, partition: number, count: number, on = true, 
     const at = ledgerPartitionOf(runKey(identityOf(config, slot, origin)), count);
     if ((at === partition) === on) return slot;
   }
-}
-
-async function topicSettings(topic: string, names?: string[]): Promise<Record<string, string>> {
-  const admin = plaintextKafka().admin();
-  await admin.connect();
-  try {
-    const { resources } = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, ...(names ? { configNames: names } : {}) }],
-    });
-    return Object.fromEntries(resources[0]!.configEntries.map((c) => [c.configName, c.configValue]));
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/**
- * Waits until the broker describes the topic with `entries`: under KRaft a config change is
- * applied from the metadata log a moment after AlterConfigs answers, so a read right after it may
- * still see the old values (a test that did so failed one CI run in three).
- */
-async function settingsSettle(topic: string, entries: Record<string, string>): Promise<void> {
-  let seen: Record<string, string> = {};
-  for (let i = 0; i < 100; i++) {
-    seen = await topicSettings(topic, Object.keys(entries));
-    if (Object.entries(entries).every(([name, value]) => seen[name] === value)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.deepEqual(seen, entries, `settings of ${topic} did not settle`);
 }
 
 describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
@@ -546,7 +519,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     assert.deepEqual(ledger?.configUpdated, [
       { name: 'retention.ms', wanted: String(10 * 24 * 3_600_000), was: '7200000' },
     ]);
-    await settingsSettle(config.kafka.runsTopic, { 'retention.ms': String(10 * 24 * 3_600_000) });
+    await topicSettingsSettle(config.kafka.runsTopic, { 'retention.ms': String(10 * 24 * 3_600_000) });
     const after = await topicSettings(config.kafka.runsTopic);
     for (const [name, value] of Object.entries(operator)) assert.equal(after[name], value, `${name} survived`);
     assert.equal(after['retention.ms'], String(10 * 24 * 3_600_000));
@@ -560,6 +533,6 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     const oldLedger = again.find((r) => r.topic === old.kafka.runsTopic);
     assert.deepEqual(oldLedger?.configUpdated?.map((c) => c.name).sort(), own);
     assert.equal(oldLedger?.actualPartitions, 1, 'an existing ledger keeps its partition count');
-    await settingsSettle(old.kafka.runsTopic, { 'cleanup.policy': 'compact,delete' });
+    await topicSettingsSettle(old.kafka.runsTopic, { 'cleanup.policy': 'compact,delete' });
   });
 });

@@ -1,4 +1,5 @@
 // Builds the real engine against the local stack with per-test topics, subjects and secrets.
+import assert from 'node:assert/strict';
 import { CreateSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import kafkajs from 'kafkajs';
 import { createApp, type App } from '../../src/app.ts';
@@ -168,4 +169,35 @@ export async function setTopicSettings(topic: string, entries: Record<string, st
   } finally {
     await admin.disconnect();
   }
+  // Applied from the metadata log a moment after AlterConfigs answers: wait until it shows.
+  await topicSettingsSettle(topic, entries);
+}
+
+export async function topicSettings(topic: string, names?: string[]): Promise<Record<string, string>> {
+  const admin = plaintextKafka().admin();
+  await admin.connect();
+  try {
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, ...(names ? { configNames: names } : {}) }],
+    });
+    return Object.fromEntries(resources[0]!.configEntries.map((c) => [c.configName, c.configValue]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the broker describes the topic with `entries`: under KRaft a config change is
+ * applied from the metadata log a moment after AlterConfigs answers, so a read right after it may
+ * still see the old values (a test that did so failed one CI run in three).
+ */
+export async function topicSettingsSettle(topic: string, entries: Record<string, string>): Promise<void> {
+  let seen: Record<string, string> = {};
+  for (let i = 0; i < 100; i++) {
+    seen = await topicSettings(topic, Object.keys(entries));
+    if (Object.entries(entries).every(([name, value]) => seen[name] === value)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.deepEqual(seen, entries, `settings of ${topic} did not settle`);
 }

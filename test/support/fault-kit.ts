@@ -68,6 +68,8 @@ export function createFaultKit(client: Client, tableFile: string) {
         taskQueue,
         workflowId: uniqueName('wf-fault'),
         args: [{ eventCount }],
+        // A run that never ends (no worker left, a stuck attempt) fails the test instead of hanging the suite.
+        workflowExecutionTimeout: '6 minutes',
         ...options,
       }) as Promise<WorkflowHandle<() => Promise<RunSummary>>>;
     return { config, app, worker, start, taskQueue };

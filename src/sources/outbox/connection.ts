@@ -96,6 +96,10 @@ async function* cursorPages<R extends Record<string, unknown>>(
       throw sourceError(err, deps);
     }
   };
+  // A checked-out client has no pool listener: a server that drops it between pages (a restart)
+  // would crash the worker with an unhandled 'error'. The next FETCH fails and says so instead.
+  const lost = (err: Error) => deps.logger.warn('outbox connection lost', { error: errorMessage(err) });
+  client.on('error', lost);
   let done = false;
   try {
     await run('BEGIN');
@@ -109,6 +113,7 @@ async function* cursorPages<R extends Record<string, unknown>>(
     done = true;
   } finally {
     // A failed or abandoned cursor's connection is not reused: its transaction may still be open.
+    client.off('error', lost);
     client.release(!done);
   }
 }
