@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import type { BackendTransaction, CommitResult } from '../src/kafka/backend.ts';
 import { loadConfig } from '../src/config/index.ts';
-import { AuthenticationError, TransientError } from '../src/errors.ts';
+import { AuthenticationError, ProducerFencedError, TransientError } from '../src/errors.ts';
 import type { RdKafkaModule } from '../src/kafka/librdkafka/load.ts';
 import { commitTransaction, openTransaction as librdkafkaOpen } from '../src/kafka/librdkafka/transaction.ts';
 import { runTransaction } from '../src/kafka/transaction.ts';
@@ -16,7 +16,7 @@ import { createLogger } from '../src/logger.ts';
 
 const logger = createLogger('error');
 
-function fakeTransaction(commitResult: CommitResult | (() => CommitResult), abortFails = false) {
+function fakeTransaction(commitResult: CommitResult | (() => CommitResult), abortFails: boolean | Error = false) {
   const calls: string[] = [];
   const tx: BackendTransaction = {
     send: async () => {
@@ -29,7 +29,7 @@ function fakeTransaction(commitResult: CommitResult | (() => CommitResult), abor
     },
     abort: async () => {
       calls.push('abort');
-      if (abortFails) throw new Error('abort failed');
+      if (abortFails) throw abortFails instanceof Error ? abortFails : new Error('abort failed');
     },
     close: async () => {
       calls.push('close');
@@ -66,6 +66,26 @@ describe('one transaction skeleton for both backends', () => {
       /work failed/,
     );
     assert.deepEqual(calls, ['abort', 'close']);
+  });
+
+  test('a retryable failure whose abort is refused as fenced is the fence (never restarted inside the attempt)', async () => {
+    const fence = new ProducerFencedError('a newer attempt of this run took over while aborting (PRODUCER_FENCED)');
+    const { tx } = fakeTransaction({ ok: true }, fence);
+    const purged = new TransientError('Kafka error while sending records: Local: Purged in queue');
+    await assert.rejects(
+      runTransaction(tx, options, async () => Promise.reject(purged), logger),
+      (err: Error) => {
+        assert.ok(err instanceof ProducerFencedError, `${err.name}: ${err.message}`);
+        assert.match(err.message, /took over.*Purged in queue/);
+        return true;
+      },
+    );
+    // A failure that is not retryable stays itself: the fence does not hide it.
+    const bad = new AuthenticationError('refused');
+    await assert.rejects(
+      runTransaction(fakeTransaction({ ok: true }, fence).tx, options, async () => Promise.reject(bad), logger),
+      (err: Error) => err === bad,
+    );
   });
 
   test('a cancelled attempt does no work and commits nothing', async () => {

@@ -13,6 +13,7 @@ import {
   TransientError,
 } from '../src/errors.ts';
 import { producerErrorFromLibrdkafka } from '../src/kafka/librdkafka/errors.ts';
+import { describeFailure } from '../src/kafka/librdkafka/producer-events.ts';
 import { librdkafkaLoader, loadLibrdkafka } from '../src/kafka/librdkafka/load.ts';
 import { librdkafkaSettings, openTransaction } from '../src/kafka/librdkafka/transaction.ts';
 import { runTransaction } from '../src/kafka/transaction.ts';
@@ -91,6 +92,21 @@ describe('librdkafka backend: errors', () => {
       assert.match(mapped.message, /sending/);
     });
   }
+  test('after the fatal "fenced" event, a record purged from the queue is ProducerFencedError (not restarted)', () => {
+    const events = {
+      recordFailure: { code: E.ERR__PURGE_QUEUE, message: 'Local: Purged in queue' },
+      authFailed: false,
+      opened: true,
+      lastProblem: 'Fatal transaction error: ProduceRequest failed: transactional producer fenced',
+      fenced: { code: E.ERR__FATAL, isFatal: true, message: 'This instance has been fenced by a newer instance' },
+    } as unknown as Parameters<typeof describeFailure>[1];
+    const purged = { code: E.ERR__PURGE_QUEUE, message: 'Local: Purged in queue' };
+    const mapped = describeFailure(rd, events, purged, 'sending records');
+    assert.ok(mapped instanceof ProducerFencedError, `${mapped.name}: ${mapped.message}`);
+    assert.match(mapped.message, /took over while sending records \(PRODUCER_FENCED\)/);
+    const unfenced = describeFailure(rd, { ...events, fenced: undefined }, purged, 'sending records');
+    assert.ok(!(unfenced instanceof ProducerFencedError), 'a purge alone is not a fence');
+  });
 });
 
 describe('librdkafka backend: a missing native build', () => {

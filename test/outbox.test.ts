@@ -225,7 +225,7 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
   });
 
   test('two runs of one source at once (two producers): one is fenced, no row is published twice, none skipped', async () => {
-    const { config, app, table } = await scenario({ KAFKA_BATCH_MAX_MESSAGES: '200' });
+    const { config, app, table, lines } = await scenario({ KAFKA_BATCH_MAX_MESSAGES: '200' });
     const other = testApp(config);
     apps.push(other);
     const db = await pgClient();
@@ -243,7 +243,7 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
     // has fenced it and committed: the overlap does not depend on how fast either one is.
     const held = holdAfter(app, 1000);
     const first = held.run.then(
-      () => assert.fail('the overtaken run committed'),
+      () => assert.fail(`the overtaken run committed; its log:\n${lines.join('\n')}`),
       (err: unknown) => err,
     );
     await held.reached;

@@ -22,11 +22,23 @@ interface ProducerEvents {
   opened: boolean;
   /** librdkafka's latest complaint, from its log (a refused login, a failed TLS handshake, a refused connection). */
   lastProblem: string | undefined;
+  /**
+   * A newer producer with this transactional id fenced this one (a fatal error event). Every later
+   * failure follows from it: records still queued come back "purged", which alone reads transient.
+   */
+  fenced: LibrdKafkaError | undefined;
 }
 
 /** Starts keeping what `producer`'s events say (and logs them at debug level). */
 export function watchProducerEvents(rd: RdKafkaModule, producer: Producer, logger: Logger): ProducerEvents {
-  const events: ProducerEvents = { recordFailure: undefined, authFailed: false, opened: false, lastProblem: undefined };
+  const events: ProducerEvents = {
+    recordFailure: undefined,
+    authFailed: false,
+    opened: false,
+    lastProblem: undefined,
+    fenced: undefined,
+  };
+  const fencedCode = rd.CODES.ERRORS.ERR__FENCED;
   producer.on('delivery-report', (err) => {
     if (err) events.recordFailure ??= err;
   });
@@ -34,6 +46,8 @@ export function watchProducerEvents(rd: RdKafkaModule, producer: Producer, logge
     if (!events.opened && (isAuthenticationFailure(rd, err) || /authentication failure/i.test(err.message))) {
       events.authFailed = true;
     }
+    // The binding raises librdkafka's fatal error with code -1 and its text: matched on both.
+    if (err.code === fencedCode || /fenced by a newer instance/i.test(err.message)) events.fenced ??= err;
     events.lastProblem ??= err.message;
     // librdkafka retries these itself (a broker down, a connection reset); a failed call says so.
     logger.debug('librdkafka error event', { code: err.code, error: err.message });
@@ -58,6 +72,10 @@ export function describeFailure(
     return new AuthenticationError(
       `Kafka refused the credentials from the Kafka secret while ${what}: ${events.lastProblem ?? 'authentication failure'}`,
     );
+  }
+  if (events.fenced) {
+    const { message } = events.fenced;
+    return producerErrorFromLibrdkafka(rd, { code: rd.CODES.ERRORS.ERR__FENCED, isFatal: true, message }, what);
   }
   const mapped = err instanceof OperationTimeoutError ? err : producerErrorFromLibrdkafka(rd, err, what);
   // "broker transport failure" says little; librdkafka's last event says why (refused, TLS, ...).
