@@ -104,10 +104,20 @@ async function* cursorPages<R extends Record<string, unknown>>(
   try {
     await run('BEGIN');
     await run(`DECLARE outbox_pages NO SCROLL CURSOR FOR ${sql}`, params);
+    const fetch = () => {
+      const page = run<R>(`FETCH ${Math.max(1, Math.floor(pageRows))} FROM outbox_pages`);
+      page.catch(() => undefined); // awaited below, or abandoned with the connection
+      return page;
+    };
+    // The next page is asked for while the caller works on this one: the wire and the server's
+    // work overlap the encoding and the sends instead of adding to them.
+    let next = fetch();
     for (;;) {
-      const rows = await run<R>(`FETCH ${Math.max(1, Math.floor(pageRows))} FROM outbox_pages`);
+      const rows = await next;
+      const more = rows.length >= pageRows;
+      if (more) next = fetch();
       if (rows.length > 0) yield rows;
-      if (rows.length < pageRows) break;
+      if (!more) break;
     }
     await run('COMMIT');
     done = true;
