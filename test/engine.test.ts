@@ -311,8 +311,16 @@ describeEachKafkaClient('produceEvents engine', (client) => {
       // After the broker is back, the same long-lived app recovers and nothing half-sent is visible.
       const report = await produceOnce(app, sampleEvents(3, 2000));
       assert.equal(report.acknowledged, 3);
-      const ids = (await readDecoded<OrderEvent>(app, config.kafka.topic)).map((r) => r.decoded.order_id).sort();
-      assert.deepEqual(ids, [1000, 2000, 2001, 2002]);
+      const read = await readDecoded<OrderEvent>(app, config.kafka.topic);
+      const ids = read.map((r) => r.decoded.order_id).sort();
+      if (ids.join() !== '1000,2000,2001,2002') {
+        // Seen once in a full run on librdkafka (1000 missing). A second read tells a late transaction
+        // marker (the first read ended early) from a record that is not there (an aborted commit).
+        await new Promise((r) => setTimeout(r, 5000));
+        const again = await readDecoded<OrderEvent>(app, config.kafka.topic);
+        const where = (rs: typeof read) => rs.map((r) => `${r.decoded.order_id}@${r.partition}:${r.offset}`).join(' ');
+        assert.fail(`read ${where(read)}; 5 s later ${where(again)}; expected 1000, 2000, 2001, 2002`);
+      }
     });
 
     test('a registry that stops answering gives a retryable error within its timeout', async () => {
