@@ -561,3 +561,31 @@ test('an idle relay keeps its retained WAL flat while the database writes elsewh
     await db.end();
   }
 });
+
+test('on a server that does not wait for commits (synchronous_commit off), every idle run still reads its heartbeat (one backend)', async () => {
+  const db = await pgClient();
+  const role = (await db.query<{ role: string }>('SELECT current_user AS role')).rows[0]!.role;
+  // The role's default, as a server tuned for throughput may have it: every new session of the relay gets it.
+  await db.query(`ALTER ROLE ${role} SET synchronous_commit = off`);
+  try {
+    const probe = await pgClient();
+    const shown = (await probe.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0];
+    await probe.end();
+    assert.equal(shown?.synchronous_commit, 'off', "a new session of the relay's role does not wait for commits");
+    const { app, table } = await scenario();
+    await insertRows(db, table, [1]);
+    let last = (await runOnce(app, 10)).to;
+    for (let i = 0; i < 5; i++) {
+      const idle = await runOnce(app, 10);
+      assert.equal(idle.report.acknowledged, 0);
+      // Unflushed, the heartbeat's commit would lie past the WAL the run reads, and the position would not move.
+      assert.notEqual(idle.to, last, `idle run ${i + 1} moved the position past its heartbeat`);
+      assert.equal(await confirmedLsn(app), parsePosition(idle.to)!.lsn);
+      last = idle.to;
+    }
+    await assertEachRowOnce(app, [1]);
+  } finally {
+    await db.query(`ALTER ROLE ${role} RESET synchronous_commit`);
+    await db.end();
+  }
+});

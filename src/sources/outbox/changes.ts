@@ -40,7 +40,12 @@ const PEEK = `SELECT data FROM pg_logical_slot_peek_binary_changes($1, $2::pg_ls
 /** Writes this run's heartbeat; the WAL flushed after it and the oldest transaction still running before it. */
 async function heartbeat(db: OutboxConnection, token: string) {
   const [before] = await db.query<{ xmin: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
-  await db.query(`SELECT pg_logical_emit_message(true, $1, $2)`, [HEARTBEAT_PREFIX, token]);
+  // Its commit is flushed whatever the server's synchronous_commit (set for this statement's own
+  // transaction only): the run reads up to the flushed WAL, and must find its heartbeat there.
+  await db.query(`SELECT set_config('synchronous_commit', 'on', true), pg_logical_emit_message(true, $1, $2)`, [
+    HEARTBEAT_PREFIX,
+    token,
+  ]);
   const [after] = await db.query<{ flushed: string }>(`SELECT pg_current_wal_flush_lsn()::text AS flushed`);
   return { xmin: before!.xmin, upTo: after!.flushed };
 }
