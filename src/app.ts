@@ -15,7 +15,8 @@ import {
 } from './schema/order-event.ts';
 import { createRegistryClient, type RegistryClient } from './schema/registry-client.ts';
 import { createSchemaIds, type SchemaIds } from './schema/schema-ids.ts';
-import { createEventSource, type EventSource } from './sources/index.ts';
+import { createEventSource, createFollower, type EventSource } from './sources/index.ts';
+import type { OutboxFollower } from './sources/outbox/follow.ts';
 import { awsSecretReader, createCredentialSource, type CredentialSource, type ReadSecretString } from './secrets.ts';
 
 export interface App {
@@ -28,8 +29,11 @@ export interface App {
   engine: Engine;
   /** Where the events come from (EVENT_SOURCE). */
   source: EventSource;
+  /** The following relay's follower for a workflow id (EVENT_SOURCE=outbox only). */
+  follower?: (workflowId: string) => OutboxFollower;
   orderEventSchema: LoadedSchema;
   deadLetterSchema: LoadedSchema;
+  metrics: ProducerMetrics;
   close(): Promise<void>;
 }
 
@@ -75,6 +79,9 @@ export function createApp(
     config,
     logger,
     source,
+    ...(config.source.kind === 'outbox'
+      ? { follower: (workflowId: string) => createFollower(config, read, logger, { metrics, workflowId }) }
+      : {}),
     credentials,
     registry,
     schemaIds,
@@ -82,6 +89,7 @@ export function createApp(
     engine,
     orderEventSchema,
     deadLetterSchema,
+    metrics,
     close: async () => {
       await producer.close();
       if (source.kind === 'cursor') await source.close();
@@ -116,7 +124,15 @@ export function activityDeps(app: App, extra: Partial<ActivityDeps> = {}): Activ
       maxEventCount: config.temporal.maxEventCount,
       activity: config.temporal.activity,
       transactionMaxTimeoutMs: config.kafka.transactionMaxTimeoutMs,
+      follow: {
+        commitEveryRows: config.source.outbox.follow.commitEveryRows,
+        segmentMs: config.source.outbox.follow.segmentMs,
+        segmentsPerRun: config.source.outbox.follow.segmentsPerRun,
+        walHeartbeatMs: config.source.outbox.follow.walHeartbeatMs,
+      },
     },
+    ...(app.follower ? { follower: app.follower } : {}),
+    lagBytes: (source, bytes) => app.metrics.sourceLagWal(source, bytes),
     ...extra,
   };
 }

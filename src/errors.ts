@@ -116,6 +116,14 @@ export class SourcePositionError extends ProducerError {
   readonly retryable = false;
 }
 
+/**
+ * The source is being read by someone else who may not be overtaken: a following relay streams its
+ * slot, so a scheduled run (or a second follower) is refused instead of interleaving with it.
+ */
+export class SourceBusyError extends ProducerError {
+  readonly retryable = false;
+}
+
 /** Kafka refused a request for a reason retrying will not change (a setting, an authorisation, a version). */
 export class KafkaRequestRejectedError extends ProducerError {
   readonly retryable = false;
@@ -138,6 +146,7 @@ export const NON_RETRYABLE_ERROR_TYPES = [
   SourceMismatchError.name,
   SourceQueryError.name,
   SourcePositionError.name,
+  SourceBusyError.name,
 ] as const;
 
 export function errorMessage(err: unknown): string {

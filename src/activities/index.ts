@@ -6,7 +6,8 @@ import type { RunOutcome, RunRequest } from '../engine/index.ts';
 import { originOf, slotTime } from '../run-ledger/index.ts';
 import type { EventSource } from '../sources/contract.ts';
 import { generatorSource } from '../sources/generator.ts';
-import type { Limits, ProduceEventsInput, ProduceEventsResult } from './types.ts';
+import { followActivity, type FollowDeps } from './follow.ts';
+import type { FollowInput, FollowSegment, Limits, ProduceEventsInput, ProduceEventsResult } from './types.ts';
 
 export interface ActivityDeps {
   /** The engine: fences the run (or its source), consults the run ledger, and produces the run at most once. */
@@ -18,14 +19,44 @@ export interface ActivityDeps {
     activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
     /** The longest transaction the broker allows (transaction.max.timeout.ms). */
     transactionMaxTimeoutMs: number;
+    /** The following relay (FOLLOW_*); the defaults when absent. */
+    follow?: FollowDeps['follow'] & { segmentsPerRun: number };
   };
+  /** The following relay's follower for a workflow (an outbox worker only). */
+  follower?: FollowDeps['follower'];
+  /** The following relay's WAL lag gauge. */
+  lagBytes?: FollowDeps['lagBytes'];
 }
 
 /** The activities; the workflow's proxies are typed from this factory's return type. */
+/** FOLLOW_*'s defaults (src/config/schema.ts), for deps built without them. */
+const FOLLOW_DEFAULTS = { commitEveryRows: 10_000, segmentMs: 300_000, segmentsPerRun: 100, walHeartbeatMs: 10_000 };
+
 export function createActivities(deps: ActivityDeps) {
+  const followConfig = deps.config.follow ?? FOLLOW_DEFAULTS;
+  const follow = followActivity({
+    produceRun: (request) => deps.produceRun(request),
+    ...(deps.follower ? { follower: deps.follower } : {}),
+    ...(deps.lagBytes ? { lagBytes: deps.lagBytes } : {}),
+    sourceName: (deps.source ?? generatorSource).name,
+    follow: followConfig,
+  });
   return {
     async limits(): Promise<Limits> {
-      return { maxEventCount: deps.config.maxEventCount, ...deps.config.activity };
+      const { segmentMs, segmentsPerRun } = followConfig;
+      return {
+        maxEventCount: deps.config.maxEventCount,
+        ...deps.config.activity,
+        follow: { segmentMs, segmentsPerRun },
+      };
+    },
+
+    async followOutbox(input: FollowInput): Promise<FollowSegment> {
+      try {
+        return await follow(input);
+      } catch (err) {
+        throw toFailure(err, Context.current());
+      }
     },
 
     async produceEvents(input: ProduceEventsInput): Promise<ProduceEventsResult> {

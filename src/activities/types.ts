@@ -59,4 +59,48 @@ export interface Limits {
   maxEventCount: number;
   startToCloseTimeoutMs: number;
   heartbeatTimeoutMs: number;
+  /** The following relay's segment length and segments per workflow run (FOLLOW_SEGMENT_MS, FOLLOW_SEGMENTS_PER_RUN). */
+  follow: { segmentMs: number; segmentsPerRun: number };
+}
+
+/** The following relay's workflow input: the source it follows (absent: its worker's), and the totals so far. */
+export interface FollowOutboxInput {
+  source?: string;
+  /** Carried across continue-as-new: what earlier runs of this follower published. */
+  totals?: FollowTotals;
+}
+
+export interface FollowTotals {
+  commits: number;
+  rows: number;
+  deadLettered: number;
+  /** Workflow runs so far (continue-as-new), this one included. */
+  runs: number;
+  /** When the follower started (ISO 8601). */
+  since: string;
+}
+
+export interface FollowInput {
+  source?: string;
+}
+
+/** One segment of the following relay: what it committed and where it stopped. */
+export interface FollowSegment {
+  commits: number;
+  rows: number;
+  deadLettered: number;
+  /** The last position committed (null: none yet). */
+  position: string | null;
+  lagSeconds: number;
+  /** WAL not yet published, in bytes. */
+  lagBytes: number;
+  /** The segment ended because it was cancelled (its open batch aborted). */
+  stopped?: boolean;
+}
+
+export interface FollowSummary extends FollowTotals {
+  /** The follower was stopped (cancelled): every batch it committed is published, nothing else is confirmed. */
+  stopped: boolean;
+  position: string | null;
+  summary: string;
 }

@@ -12,6 +12,7 @@ import { GRANTS, slotState, walOrigin } from '../sources/outbox/slot.ts';
 import { LEGACY_TOPIC, outboxTable, type OutboxTable } from '../sources/outbox/table.ts';
 import type { App } from '../app.ts';
 import { errorMessage } from '../errors.ts';
+import { describeFollower, startFollower, stopFollower, withTemporal } from './follow.ts';
 
 const program = new Command('outbox').description('Manage the PostgreSQL outbox the outbox source publishes');
 
@@ -90,6 +91,11 @@ program
         } catch (err) {
           console.log(`slot ${slot}: ${errorMessage(err)}`);
         }
+        console.log(
+          await withTemporal(app.config, (client) => describeFollower(client, app.config)).catch(
+            (err: unknown) => `follower: not known (Temporal did not answer: ${errorMessage(err)})`,
+          ),
+        );
         const rows = await relayRows(db, t);
         if (rows.length === 0) console.log('no source has published from it yet');
         for (const r of rows) {
@@ -101,6 +107,21 @@ program
           );
         }
       }),
+    ),
+  );
+
+program
+  .command('follow')
+  .description(
+    'start the following relay of this source (one workflow, `outbox-follow:<source>`, that streams the slot and ' +
+      'commits a batch at a time); --stop cancels it and waits until its open batch is aborted',
+  )
+  .option('--stop', 'stop the running follower')
+  .action((opts: { stop?: boolean }) =>
+    runCommand((app) =>
+      withTemporal(app.config, (client) =>
+        opts.stop ? stopFollower(client, app.config) : startFollower(client, app.config),
+      ),
     ),
   );
 

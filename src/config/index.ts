@@ -70,6 +70,14 @@ export interface Config {
       pageRows: number;
       /** The replication slot it is read through (OUTBOX_SLOT). */
       slot: string;
+      /** The following relay (FOLLOW_*). */
+      follow: {
+        commitEveryMs: number;
+        commitEveryRows: number;
+        segmentMs: number;
+        segmentsPerRun: number;
+        walHeartbeatMs: number;
+      };
     };
   };
   temporal: {
@@ -140,6 +148,13 @@ function sourceOf(e: Env): Config['source'] {
       queryTimeoutMs: e.OUTBOX_QUERY_TIMEOUT_MS,
       pageRows: e.OUTBOX_PAGE_ROWS,
       slot: e.OUTBOX_SLOT ?? defaultSlot(table, e.KAFKA_TOPIC, outboxName),
+      follow: {
+        commitEveryMs: e.FOLLOW_COMMIT_INTERVAL_MS,
+        commitEveryRows: e.FOLLOW_COMMIT_ROWS,
+        segmentMs: e.FOLLOW_SEGMENT_MS,
+        segmentsPerRun: e.FOLLOW_SEGMENTS_PER_RUN,
+        walHeartbeatMs: e.FOLLOW_WAL_HEARTBEAT_MS,
+      },
     },
   };
 }

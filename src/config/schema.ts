@@ -124,6 +124,15 @@ const otherTuning = {
   // Bound on connecting to the outbox's PostgreSQL and on each of its queries.
   OUTBOX_QUERY_TIMEOUT_MS: ms(100).default(10_000),
   OUTBOX_PAGE_ROWS: int(1, 100_000).default(5000),
+  // The following relay (`npm run outbox -- follow`): the longest a batch collects before its commit
+  // (sooner once it caught up with the WAL), and the most rows in one commit.
+  FOLLOW_COMMIT_INTERVAL_MS: ms(10).default(500),
+  FOLLOW_COMMIT_ROWS: int(1, 1_000_000).default(10_000),
+  // One activity of the follower runs this long, then the workflow starts the next; after this many it continues as new.
+  FOLLOW_SEGMENT_MS: ms(1000).default(300_000),
+  FOLLOW_SEGMENTS_PER_RUN: int(1, 10_000).default(100),
+  // A heartbeat into the WAL this often: an idle outbox's position moves, and prune's bound with it.
+  FOLLOW_WAL_HEARTBEAT_MS: ms(100).default(10_000),
   SECRETS_TIMEOUT_MS: ms(100).default(5_000),
   ACTIVITY_START_TO_CLOSE_TIMEOUT_MS: ms(1000).default(600_000),
   ACTIVITY_HEARTBEAT_TIMEOUT_MS: ms(1000).default(60_000),

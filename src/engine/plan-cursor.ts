@@ -26,6 +26,7 @@ export function cursorSourcePlan(parts: Parts, request: RunRequest, source: Curs
     key,
     transactionalId: sourceTransactionalId(config.topic, source.name),
     attributes: { 'order_events.source': source.name },
+    ...(source.prepare ? { before: () => source.prepare!() } : {}),
     async decide(t) {
       const { record, place } = await t.ledger.position(config.topic, source.name);
       t.steps.mark('check');

@@ -22,6 +22,8 @@ export interface Plan<D> {
   transactionalId: string;
   /** The transaction span's attributes besides the topic, transactional id and client. */
   attributes: Record<string, string>;
+  /** Before the transaction opens (nothing fenced yet): throws when the run must not go on. */
+  before?(): Promise<void>;
   /** Inside the open transaction, every earlier producer fenced: decide, and produce through `t.produce`. */
   decide(t: Try): Promise<D>;
   /** After the commit: the run's outcome (the plan's own bookkeeping, then `t.reportProduced` or its own line). */
@@ -56,6 +58,7 @@ export interface After {
 export async function runPlan<D>(parts: Parts, request: RunRequest, plan: Plan<D>): Promise<RunOutcome> {
   const started = performance.now();
   try {
+    await plan.before?.();
     const [runLookups, ledger] = await Promise.all([lookups(parts), parts.producer.ledger(parts.config.runsTopic)]);
     const transaction = transactionOptions(parts, plan.transactionalId, request);
     const attributes = {
@@ -122,7 +125,7 @@ function reportProduced(parts: Parts, request: RunRequest, report: RunReport, fi
   parts.metrics.runCommitted();
   parts.metrics.produced(report.acknowledged);
   parts.metrics.deadLettered(report.deadLettered);
-  parts.logger.info('events produced', {
+  parts.logger[request.quiet ? 'debug' : 'info']('events produced', {
     topic: report.topic,
     source: request.source.name,
     acknowledged: report.acknowledged,

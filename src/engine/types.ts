@@ -19,6 +19,8 @@ export interface RunRequest {
   onProgress?: (acknowledged: number, deadLettered: number) => void;
   /** Checked when the transaction is open and before the commit: a cancelled run aborts instead of committing. */
   throwIfCancelled?: () => void;
+  /** The `events produced` line at debug level (a following relay's batches, several a second). */
+  quiet?: boolean;
 }
 
 /** A cursor source's run: the positions it published between and the lag it left. */

@@ -76,6 +76,11 @@ export interface CursorSource {
    */
   readonly name: string;
   /**
+   * Called before the run's transaction opens (and so before it fences anyone): throws when the
+   * source must not be read by this run now (a following relay streams it).
+   */
+  prepare?(): Promise<void>;
+  /**
    * Reads the events after `from`, at most `max`, up to a horizon chosen now: nothing that can still
    * appear at or before the returned position (a transaction committing late) may be left behind.
    */

@@ -6,6 +6,7 @@ import { readPostgresCredentials, type PostgresCredentials, type ReadSecretStrin
 import type { EventSource } from './contract.ts';
 import { generatorSource } from './generator.ts';
 import { createOutboxConnection, type OutboxConnection } from './outbox/connection.ts';
+import { createOutboxFollower, type OutboxFollower } from './outbox/follow.ts';
 import { createOutboxSource } from './outbox/source.ts';
 import { outboxTable } from './outbox/table.ts';
 
@@ -28,6 +29,29 @@ export function createEventSource(
     slot: outbox.slot,
     logger,
     ...options,
+  });
+}
+
+/** A following relay's follower of the outbox (EVENT_SOURCE=outbox), with a connection pool of its own. */
+export function createFollower(
+  config: Config,
+  read: ReadSecretString,
+  logger: Logger,
+  options: { metrics?: Pick<ProducerMetrics, 'sourceRetainedWal'>; workflowId: string },
+): OutboxFollower {
+  const { outbox } = config.source;
+  return createOutboxFollower({
+    connection: outboxConnection(config, read, logger),
+    table: outboxTable(outbox.table),
+    name: outbox.name,
+    topic: config.kafka.topic,
+    pageRows: outbox.pageRows,
+    slot: outbox.slot,
+    logger,
+    workflowId: options.workflowId,
+    commitEveryMs: outbox.follow.commitEveryMs,
+    highWater: Math.max(1000, 2 * outbox.follow.commitEveryRows),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
   });
 }
 

@@ -22,6 +22,8 @@ export interface ProducerMetrics {
   sourceLag(source: string, seconds: number): void;
   /** A cursor source's retained WAL: the bytes its replication slot keeps the server from removing. */
   sourceRetainedWal(source: string, bytes: number): void;
+  /** A following relay's lag in WAL: from its last committed position to the server's WAL end (bytes). */
+  sourceLagWal(source: string, bytes: number): void;
 }
 
 export const noMetrics: ProducerMetrics = {
@@ -36,6 +38,7 @@ export const noMetrics: ProducerMetrics = {
   secretReread: () => undefined,
   sourceLag: () => undefined,
   sourceRetainedWal: () => undefined,
+  sourceLagWal: () => undefined,
 };
 
 export function meterMetrics(meter: MetricMeter, client: string): ProducerMetrics {
@@ -66,6 +69,12 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
     'By',
     "WAL a cursor source's replication slot keeps on the server, from its restart position (bytes)",
   );
+  const lagWal = meter.createGauge(
+    'order_events_source_lag_wal_bytes',
+    'int',
+    'By',
+    "WAL a following relay has not yet published: from its last committed position to the server's end (bytes)",
+  );
   return {
     produced: (n) => n > 0 && produced.add(n, tags),
     deadLettered: (n) => n > 0 && deadLettered.add(n, tags),
@@ -78,5 +87,6 @@ export function meterMetrics(meter: MetricMeter, client: string): ProducerMetric
     secretReread: (secret) => rereads.add(1, { secret }),
     sourceLag: (source, s) => lag.set(s, { ...tags, source }),
     sourceRetainedWal: (source, bytes) => retained.set(bytes, { ...tags, source }),
+    sourceLagWal: (source, bytes) => lagWal.set(bytes, { ...tags, source }),
   };
 }

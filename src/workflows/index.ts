@@ -80,3 +80,5 @@ function shown(position: string | null): string {
   }
   return position;
 }
+
+export { followOutboxWorkflow } from './follow.ts';

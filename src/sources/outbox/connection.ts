@@ -30,22 +30,34 @@ export interface OutboxConnection {
    * holds one page, whatever the query returns. Leaving the loop early closes the cursor.
    */
   pages<R extends Record<string, unknown>>(sql: string, params: unknown[], pageRows: number): AsyncIterable<R[]>;
+  /** A connected client in replication mode, on its own connection (the following relay's stream). */
+  replication(applicationName: string): Promise<pg.Client>;
+  /** PostgreSQL's error as ours, as every query's is mapped. */
+  errorOf(err: unknown): Error;
   close(): Promise<void>;
+}
+
+/** The connection settings from the secret, every connect bounded. */
+async function loginOf(deps: OutboxConnectionDeps) {
+  const c = await deps.credentials();
+  return {
+    host: c.host,
+    port: c.port,
+    database: c.database,
+    user: c.user,
+    password: c.password,
+    ssl: c.ssl ? { rejectUnauthorized: true } : false,
+    connectionTimeoutMillis: deps.timeoutMs,
+  };
 }
 
 export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnection {
   let pool: Promise<pg.Pool> | undefined;
+  const login = () => loginOf(deps);
   const open = async () => {
-    const c = await deps.credentials();
     const p = new pg.Pool({
-      host: c.host,
-      port: c.port,
-      database: c.database,
-      user: c.user,
-      password: c.password,
-      ssl: c.ssl ? { rejectUnauthorized: true } : false,
+      ...(await login()),
       max: 2,
-      connectionTimeoutMillis: deps.timeoutMs,
       query_timeout: deps.timeoutMs,
       idleTimeoutMillis: 30_000,
       application_name: 'order-events-producer',
@@ -73,6 +85,18 @@ export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnec
       });
       yield* cursorPages<R>(client, deps, sql, params, pageRows);
     },
+    async replication(applicationName) {
+      const options = { ...(await login()), replication: 'database', application_name: applicationName };
+      const client = new pg.Client(options);
+      client.on('error', () => undefined); // the stream listens for itself (stream.ts)
+      try {
+        await client.connect();
+      } catch (err) {
+        throw sourceError(err, deps);
+      }
+      return client;
+    },
+    errorOf: (err) => sourceError(err, deps),
     async close() {
       const p = await pool?.catch(() => undefined);
       pool = undefined;

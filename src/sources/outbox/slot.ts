@@ -2,6 +2,7 @@
 // and confirmed only after a run's Kafka transaction committed. The slot keeps the WAL from its
 // restart position on, so every run also moves it (a heartbeat, changes.ts) and its retained WAL
 // is exported as a metric; `max_slot_wal_keep_size` bounds it by invalidating the slot instead.
+import { createHash } from 'node:crypto';
 import { ConfigError, SourcePositionError } from '../../errors.ts';
 import type { OutboxConnection } from './connection.ts';
 import { lsnValue } from './lsn.ts';
@@ -99,6 +100,33 @@ export function checkPosition(p: OutboxPosition, origin: WalOrigin, slot: SlotSt
     );
   }
 }
+
+/** Who holds the slot now (a stream, or a run's peek), if anyone. */
+export interface SlotHolder {
+  pid: number;
+  application: string;
+  /** `walsender`: a replication stream (a following relay); anything else: a query (a run's peek). */
+  backendType: string;
+  /** When its connection started (ISO 8601). */
+  since: string | null;
+}
+
+export async function slotHolder(db: Pick<OutboxConnection, 'query'>, slot: string): Promise<SlotHolder | undefined> {
+  const [row] = await db.query<{ pid: number; application: string; backend_type: string; since: string | null }>(
+    `SELECT s.active_pid AS pid, coalesce(a.application_name, '') AS application,
+            coalesce(a.backend_type, 'unknown') AS backend_type, to_json(a.backend_start)#>>'{}' AS since
+       FROM pg_replication_slots s LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid
+      WHERE s.slot_name = $1 AND s.active`,
+    [slot],
+  );
+  return row
+    ? { pid: row.pid, application: row.application, backendType: row.backend_type, since: row.since }
+    : undefined;
+}
+
+/** The application name a follower's stream carries: its workflow's, so its next attempt knows its own. */
+export const followerApplication = (workflowId: string): string =>
+  `order-events-follow:${createHash('sha256').update(workflowId).digest('hex').slice(0, 16)}`;
 
 /** Confirms everything up to `lsn` to the slot; a slot already past it is left alone (never moved back). */
 export async function confirmSlot(db: Pick<OutboxConnection, 'query'>, slot: string, lsn: string): Promise<void> {

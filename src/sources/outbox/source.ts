@@ -9,6 +9,7 @@
 // new" in a history it does not belong to. No row can stop the relay: a row the topic cannot take
 // goes to the dead-letter topic with its id (changes.ts).
 import type { CursorRead, CursorSource, ReadLimits, SourceLag } from '../contract.ts';
+import { SourceBusyError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { ProducerMetrics } from '../../telemetry/metrics.ts';
 import { readChanges } from './changes.ts';
@@ -16,7 +17,7 @@ import type { OutboxConnection } from './connection.ts';
 import { lsnValue } from './lsn.ts';
 import { parsePosition, type OutboxPosition } from './position.ts';
 import { checkRelayTable, guardFirstRun, recordPublished } from './relay.ts';
-import { checkPosition, checkWalLevel, confirmSlot, slotState, walOrigin } from './slot.ts';
+import { checkPosition, checkWalLevel, confirmSlot, slotHolder, slotState, walOrigin } from './slot.ts';
 import type { OutboxTable } from './table.ts';
 
 export interface OutboxSourceDeps {
@@ -52,6 +53,7 @@ export function createOutboxSource(deps: OutboxSourceDeps): CursorSource {
   return {
     kind: 'cursor',
     name: deps.name,
+    prepare: () => refuseWhileFollowed(deps),
     async read(from, limits) {
       await checkOnce();
       return readFrom(deps, from, limits);
@@ -82,8 +84,32 @@ export function createOutboxSource(deps: OutboxSourceDeps): CursorSource {
   };
 }
 
+/** Refuses a scheduled run while a following relay streams the slot (the two would interleave). */
+async function refuseWhileFollowed(deps: OutboxSourceDeps): Promise<void> {
+  const holder = await slotHolder(deps.connection, deps.slot);
+  if (holder?.backendType !== 'walsender') return;
+  throw new SourceBusyError(
+    `source ${deps.name} is followed: a following relay streams its slot ${deps.slot} (PostgreSQL pid ` +
+      `${holder.pid}, ${holder.application}, since ${holder.since ?? 'unknown'}). Scheduled runs of it are refused ` +
+      `while it runs, and nothing was sent: pause this schedule (\`npm run schedule -- pause\`), or stop the ` +
+      `follower (\`npm run outbox -- follow --stop\`) to go back to scheduled runs`,
+  );
+}
+
 /** Checks the position against the database and the slot, then reads the changes after it. */
 async function readFrom(deps: OutboxSourceDeps, from: string | undefined, limits: ReadLimits): Promise<CursorRead> {
+  const start = await startingPoint(deps, from);
+  return readChanges({ db: deps.connection, table: deps.table, ...start, limits, pageRows: deps.pageRows });
+}
+
+/**
+ * Where a read starts: the ledger's position, checked against the database and the slot (the slot
+ * confirmed forward when it is behind); or, at the source's start, the slot's confirmed position.
+ */
+export async function startingPoint(
+  deps: Pick<OutboxSourceDeps, 'connection' | 'table' | 'name' | 'slot' | 'logger' | 'metrics' | 'adoptSlot'>,
+  from: string | undefined,
+): Promise<{ from: OutboxPosition; recorded: boolean }> {
   const { connection: db, table: t } = deps;
   const origin = await walOrigin(db, deps.slot);
   const slot = await slotState(db, origin);
@@ -95,14 +121,10 @@ async function readFrom(deps: OutboxSourceDeps, from: string | undefined, limits
   }
   // The ledger is the truth: a slot behind it (a confirmation lost after a commit) skips what it holds.
   if (recorded && lsnValue(slot.confirmed) < lsnValue(recorded.lsn)) await confirmSlot(db, deps.slot, recorded.lsn);
-  return readChanges({
-    db,
-    table: t,
+  return {
     from: recorded ?? { ...origin, lsn: slot.confirmed, prunable: '0' },
     recorded: recorded !== undefined || deps.adoptSlot === true,
-    limits,
-    pageRows: deps.pageRows,
-  });
+  };
 }
 
 /**

@@ -1,0 +1,140 @@
+// The followOutbox activity: one segment of the following relay. It streams the outbox's slot
+// and commits a batch at a time through the engine (each batch one Kafka transaction with its
+// position), heartbeating its position, rate and lag so the Temporal UI shows them. A segment ends
+// after FOLLOW_SEGMENT_MS at a batch boundary; the workflow starts the next one (the stream stays
+// open in this process meanwhile). Cancelled (the workflow cancelled, the worker shutting down), it
+// aborts the open batch: nothing it did not commit is confirmed.
+import { Context } from '@temporalio/activity';
+import type { RunOutcome, RunRequest } from '../engine/index.ts';
+import { ConfigError, InvalidInputError, SourceMismatchError } from '../errors.ts';
+import type { OutboxFollower } from '../sources/outbox/follow.ts';
+import type { FollowInput, FollowSegment } from './types.ts';
+
+export interface FollowDeps {
+  produceRun(request: RunRequest): Promise<RunOutcome>;
+  /** A follower for a workflow (absent: this worker publishes the generator, which has nothing to follow). */
+  follower?: (workflowId: string) => OutboxFollower;
+  /** The source this worker publishes. */
+  sourceName: string;
+  follow: { commitEveryRows: number; segmentMs: number; walHeartbeatMs: number };
+  /** The follower's WAL lag, into the gauge. */
+  lagBytes?: (source: string, bytes: number) => void;
+}
+
+/** How long an unused follower keeps its stream open between segments. */
+const IDLE_CLOSE_MS = 60_000;
+
+interface Held {
+  follower: OutboxFollower;
+  busy: boolean;
+  idle?: NodeJS.Timeout;
+}
+
+export function followActivity(deps: FollowDeps) {
+  const held = new Map<string, Held>();
+  const take = (workflowId: string, make: (id: string) => OutboxFollower): Held => {
+    let h = held.get(workflowId);
+    if (!h || h.busy) {
+      h = { follower: make(workflowId), busy: false };
+      held.set(workflowId, h);
+    }
+    clearTimeout(h.idle);
+    h.busy = true;
+    return h;
+  };
+  const release = (workflowId: string, h: Held, keep: boolean) => {
+    h.busy = false;
+    if (keep) {
+      h.idle = setTimeout(() => void drop(workflowId, h), IDLE_CLOSE_MS);
+      h.idle.unref();
+    } else void drop(workflowId, h);
+  };
+  const drop = async (workflowId: string, h: Held) => {
+    if (held.get(workflowId) === h) held.delete(workflowId);
+    await h.follower.close();
+  };
+
+  return async function followOutbox(input: FollowInput): Promise<FollowSegment> {
+    const ctx = Context.current();
+    const { workflowExecution } = ctx.info;
+    if (!workflowExecution) throw new InvalidInputError('followOutbox runs inside a workflow only');
+    checkFollowable(deps, input);
+    const h = take(workflowExecution.workflowId, deps.follower!);
+    let ok = false;
+    try {
+      const segment = await followSegment(deps, ctx, h.follower);
+      ok = true;
+      return segment;
+    } finally {
+      release(workflowExecution.workflowId, h, ok);
+    }
+  };
+}
+
+function checkFollowable(deps: FollowDeps, input: FollowInput): void {
+  if (!deps.follower) {
+    throw new ConfigError(
+      `this worker publishes source ${deps.sourceName}, which has nothing to follow: the following relay needs a ` +
+        `worker with EVENT_SOURCE=outbox`,
+    );
+  }
+  if (input?.source !== undefined && input.source !== deps.sourceName) {
+    throw new SourceMismatchError(
+      `the follower asks for source ${input.source}, but this worker publishes source ${deps.sourceName} ` +
+        `(EVENT_SOURCE, OUTBOX_TABLE, OUTBOX_SOURCE_NAME): nothing was sent. Give each source its own task queue`,
+    );
+  }
+}
+
+async function followSegment(deps: FollowDeps, ctx: Context, f: OutboxFollower): Promise<FollowSegment> {
+  const { workflowExecution, attempt } = ctx.info;
+  const started = Date.now();
+  const until = started + deps.follow.segmentMs;
+  const seg: FollowSegment = { commits: 0, rows: 0, deadLettered: 0, position: null, lagSeconds: 0, lagBytes: 0 };
+  const details = () => ({ ...seg, rowsPerSecond: Math.round(seg.rows / Math.max(1, (Date.now() - started) / 1000)) });
+  const throwIfCancelled = () => {
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+  };
+  let lastBeat = 0;
+  let first = true;
+  ctx.heartbeat(details());
+  const every = Math.max(200, Math.floor((ctx.info.heartbeatTimeoutMs ?? 60_000) / 4));
+  const timer = setInterval(() => ctx.heartbeat(details()), every);
+  try {
+    while (Date.now() < until) {
+      throwIfCancelled();
+      if (Date.now() - lastBeat >= deps.follow.walHeartbeatMs) {
+        await f.beat();
+        lastBeat = Date.now();
+      }
+      // The first batch opens the stream at the ledger's position; later ones wait for a change.
+      const wait = Math.min(1000, until - Date.now(), lastBeat + deps.follow.walHeartbeatMs - Date.now());
+      if (!first && !(await f.waitForChanges(Math.max(0, wait)))) continue;
+      first = false;
+      const outcome = await deps.produceRun({
+        source: f.source,
+        eventCount: deps.follow.commitEveryRows,
+        nominalTimeMs: Date.now(),
+        run: { workflowId: workflowExecution!.workflowId, runId: workflowExecution!.runId, attempt },
+        transactionTimeoutMs: 60_000,
+        throwIfCancelled,
+        quiet: true,
+      });
+      seg.commits++;
+      seg.rows += outcome.report.acknowledged;
+      seg.deadLettered += outcome.report.deadLettered;
+      const stats = await f.stats();
+      Object.assign(seg, { position: stats.position, lagSeconds: stats.lagSeconds, lagBytes: stats.lagBytes });
+      deps.lagBytes?.(f.source.name, stats.lagBytes);
+      ctx.heartbeat(details());
+    }
+    return seg;
+  } catch (err) {
+    // Cancelled (the workflow stopped, the worker shutting down): the open batch was aborted and
+    // nothing of it confirmed; what the segment committed is its result.
+    if (ctx.cancellationSignal.aborted) return { ...seg, stopped: true };
+    throw err;
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,255 @@
+// The following relay through Temporal with real worker processes: concurrent writers streamed
+// within the second, a worker killed -9 mid-stream, PostgreSQL and the broker restarted,
+// continue-as-new under load, a second follower and a scheduled run refused, and a clean stop.
+// Every row is counted by its own tag (writer and sequence) with a read_committed consumer, and
+// each key's rows must arrive in their commit order.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { after, afterEach, before, test } from 'node:test';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { FollowSummary } from '../src/activities/types.ts';
+import { followerWorkflowId } from '../src/cli/follow.ts';
+import type { OrderEvent } from '../src/schema/order-event.ts';
+import { readDecoded } from './support/app.ts';
+import { createFaultKit } from './support/fault-kit.ts';
+import { describeEachKafkaClient } from './support/kafka-clients.ts';
+import { newOutbox, pgClient } from './support/outbox.ts';
+import { plaintextKafka, stackPid } from './support/services.ts';
+import { temporalClient } from './support/worker.ts';
+
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let client: Client;
+let kit: ReturnType<typeof createFaultKit>;
+before(async () => {
+  client = await temporalClient();
+  kit = createFaultKit(client, 'artifacts/outbox-follow.json');
+});
+afterEach(() => kit?.release());
+after(async () => {
+  await kit?.close();
+  await client?.connection.close();
+});
+
+/** A scenario with its own outbox; the follower's settings short enough to see segments and heartbeats. */
+async function followScenario(env: Record<string, string> = {}) {
+  const outbox = await newOutbox();
+  const s = await kit.scenario({
+    ...outbox.env,
+    FOLLOW_COMMIT_INTERVAL_MS: '200',
+    FOLLOW_WAL_HEARTBEAT_MS: '2000',
+    ...env,
+  });
+  const source = s.config.source.name;
+  const follow = () =>
+    client.workflow.start('followOutboxWorkflow', {
+      taskQueue: s.taskQueue,
+      workflowId: followerWorkflowId(source),
+      args: [{ source }],
+      workflowExecutionTimeout: '8 minutes',
+    }) as Promise<WorkflowHandle<() => Promise<FollowSummary>>>;
+  return { ...s, table: outbox.table, slot: outbox.slot, source, follow };
+}
+
+/** Writers, each committing one-row transactions on its own ten keys, tagged `w<writer>-<sequence>`. */
+function writers(table: string, count: number, perSecondEach: number, prefix = 'w') {
+  let stopped = false;
+  const written: string[] = [];
+  const runs = Array.from({ length: count }, async (_, w) => {
+    const db = await pgClient();
+    try {
+      for (let i = 0; !stopped; i++) {
+        const started = performance.now();
+        await db.query(
+          `INSERT INTO ${table} (order_id, customer_id, order_status, order_total) VALUES ($1, $2, 'CREATED', 1)`,
+          [w * 100 + (i % 10), `${prefix}${w}-${i}`],
+        );
+        written.push(`${prefix}${w}-${i}`);
+        await sleep(Math.max(0, 1000 / perSecondEach - (performance.now() - started)));
+      }
+    } finally {
+      await db.end();
+    }
+  });
+  return {
+    written,
+    async stop() {
+      stopped = true;
+      await Promise.all(runs);
+      return written;
+    },
+  };
+}
+
+/** Every tag once on the topic (read_committed), and each key's tags in the order they were committed. */
+async function assertFollowed(s: Awaited<ReturnType<typeof followScenario>>, written: string[]): Promise<void> {
+  const expected = new Set(written);
+  let records: Awaited<ReturnType<typeof readDecoded<OrderEvent>>> = [];
+  for (let i = 0; i < 60; i++) {
+    records = await readDecoded<OrderEvent>(s.app, s.config.kafka.topic, { timeoutMs: 30_000 });
+    if (records.length >= expected.size) break;
+    await sleep(1000);
+  }
+  const seen = records.map((r) => String(r.decoded.customer_id));
+  const counts = new Map<string, number>();
+  for (const tag of seen) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+  const duplicates = [...counts].filter(([, n]) => n > 1).map(([t]) => t);
+  const missing = written.filter((t) => !counts.has(t));
+  const unexpected = [...counts.keys()].filter((t) => !expected.has(t));
+  assert.deepEqual(
+    { duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10), unexpected: unexpected.slice(0, 10) },
+    { duplicates: [], missing: [], unexpected: [] },
+    `each row exactly once (${seen.length} read, ${written.length} written)`,
+  );
+  // Per key: one partition, in offset order, the writer's sequence ascending (its commit order).
+  const byKey = new Map<string, { offset: bigint; seq: number }[]>();
+  for (const r of records) {
+    const [writer, sequence] = String(r.decoded.customer_id).split('-');
+    const key = `${String(r.decoded.order_id)}/${writer}`;
+    const seq = Number(sequence);
+    byKey.set(key, [...(byKey.get(key) ?? []), { offset: BigInt(r.offset), seq }]);
+  }
+  for (const [key, rows] of byKey) {
+    const inOffsetOrder = [...rows].sort((a, b) => (a.offset < b.offset ? -1 : 1)).map((r) => r.seq);
+    assert.deepEqual(
+      inOffsetOrder,
+      [...inOffsetOrder].sort((a, b) => a - b),
+      `key ${key}: rows in commit order`,
+    );
+  }
+}
+
+/** Waits until the events topic holds at least `minRecords` (a follower has committed batches with rows). */
+async function following(topic: string, minRecords = 1): Promise<void> {
+  const admin = plaintextKafka().admin();
+  await admin.connect();
+  try {
+    for (let i = 0; i < 300; i++) {
+      // High watermarks count transaction markers too: enough to tell that batches were committed.
+      const offsets = await admin.fetchTopicOffsets(topic);
+      if (offsets.reduce((n, p) => n + Number(p.high), 0) >= minRecords) return;
+      await sleep(200);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  throw new Error(`nothing was committed to ${topic} within 60 s`);
+}
+
+/** A failure and its causes as one line: `type: message` each. */
+function causes(err: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = err as { type?: string; name?: string; message?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  )
+    parts.push(`${e.type ?? e.name ?? 'Error'}: ${e.message ?? ''}`);
+  return parts.join(' <- ');
+}
+
+async function stopped(handle: WorkflowHandle<() => Promise<FollowSummary>>): Promise<FollowSummary> {
+  await handle.cancel();
+  return await handle.result();
+}
+
+describeEachKafkaClient('the following relay (Temporal, worker processes, real PostgreSQL)', () => {
+  test('concurrent writers: every row once, each key in commit order, visible within seconds; a clean stop', async () => {
+    const s = await followScenario();
+    await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 4, 50);
+    await following(s.config.kafka.topic);
+    await sleep(6000);
+    const written = await w.stop();
+    await assertFollowed(s, written);
+    const summary = await stopped(handle);
+    assert.equal(summary.stopped, true);
+    assert.ok(summary.rows >= written.length, `the follower counted ${summary.rows} rows`);
+  });
+
+  test('a second follower and a scheduled run are refused while one follows', async () => {
+    const s = await followScenario();
+    await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 1, 20);
+    await following(s.config.kafka.topic);
+    await assert.rejects(s.follow(), /already started|already running/i, 'the same source: one workflow id');
+    const other = await client.workflow.start('followOutboxWorkflow', {
+      taskQueue: s.taskQueue,
+      workflowId: `${followerWorkflowId(s.source)}-second`,
+      args: [{ source: s.source }],
+      workflowExecutionTimeout: '2 minutes',
+    });
+    await assert.rejects(other.result(), (err: Error) => /SourceBusyError: .*already has a follower/.test(causes(err)));
+    const scheduled = await s.start(100);
+    await assert.rejects(scheduled.result(), (err: Error) => /SourceBusyError: .*is followed/.test(causes(err)));
+    const written = await w.stop();
+    await assertFollowed(s, written);
+    await stopped(handle);
+  });
+
+  test('the worker killed -9 mid-stream; another takes over: every row once', async () => {
+    const s = await followScenario();
+    const a = await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 2, 100);
+    await following(s.config.kafka.topic, 200);
+    a.signal('SIGKILL');
+    await s.worker();
+    await sleep(8000);
+    const written = await w.stop();
+    await assertFollowed(s, written);
+    await stopped(handle);
+  });
+
+  test('PostgreSQL killed -9 and restarted mid-stream: every row once', async () => {
+    const s = await followScenario({ OUTBOX_QUERY_TIMEOUT_MS: '2000' });
+    const worker = await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 1, 50);
+    await following(s.config.kafka.topic, 100);
+    const before = await w.stop();
+    process.kill(stackPid('postgres'), 'SIGKILL');
+    await sleep(1000);
+    await run('bash', ['stack/stack.sh', 'up'], { timeout: 180_000 });
+    const w2 = writers(s.table, 1, 50, 'v');
+    await sleep(6000);
+    const afterRestart = await w2.stop();
+    await assertFollowed(s, [...before, ...afterRestart.map((t) => t)]).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nworker output:\n${worker.output().slice(-4000)}`);
+    });
+    await stopped(handle);
+  });
+
+  test('the broker killed -9 and restarted mid-stream: every row once', async () => {
+    const s = await followScenario();
+    await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 2, 50);
+    await following(s.config.kafka.topic, 100);
+    process.kill(stackPid('kafka'), 'SIGKILL');
+    await sleep(2000);
+    await run('bash', ['stack/stack.sh', 'up'], { timeout: 180_000 });
+    await sleep(5000);
+    const written = await w.stop();
+    await assertFollowed(s, written);
+    await stopped(handle);
+  });
+
+  test('continue-as-new under load: segments of 1.5 s, two per run; every row once', async () => {
+    const s = await followScenario({ FOLLOW_SEGMENT_MS: '1500', FOLLOW_SEGMENTS_PER_RUN: '2' });
+    await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 2, 100);
+    await following(s.config.kafka.topic);
+    await sleep(10_000);
+    const written = await w.stop();
+    await assertFollowed(s, written);
+    const summary = await stopped(handle);
+    assert.ok(summary.runs >= 3, `the follower continued as new (run ${summary.runs})`);
+    assert.ok(summary.rows >= written.length);
+  });
+});
