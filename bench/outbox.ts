@@ -14,6 +14,7 @@ import { kafkaFor } from '../src/kafka/client.ts';
 import { createLogger } from '../src/logger.ts';
 import { initOutbox } from '../src/sources/outbox/init.ts';
 import { outboxTable } from '../src/sources/outbox/table.ts';
+import { benchFollow } from './follow.ts';
 
 const CLIENTS = ['kafkajs', 'librdkafka'] as const;
 type Client = (typeof CLIENTS)[number];
@@ -21,8 +22,32 @@ const opts = new Command('bench:outbox')
   .option('--rows <n>', 'rows (events) per measurement', (v) => Number.parseInt(v, 10), 100_000)
   .option('--repeats <n>', 'measurements per source and backend', (v) => Number.parseInt(v, 10), 3)
   .option('--clients <list>', 'backends (comma list of kafkajs, librdkafka)', CLIENTS.join(','))
+  .option(
+    '--only <part>',
+    'runs (scheduled runs against the generator) or follow (the following relay against Debezium)',
+  )
+  .option('--rate <n>', 'follow: rows/s the writers commit', (v) => Number.parseInt(v, 10), 1000)
+  .option('--seconds <n>', 'follow: seconds of the latency stream', (v) => Number.parseInt(v, 10), 60)
+  .option(
+    '--kill-seconds <n>',
+    'follow: seconds of the stream the relay is killed -9 in',
+    (v) => Number.parseInt(v, 10),
+    20,
+  )
+  .option('--drain <n>', 'follow: backlog rows drained', (v) => Number.parseInt(v, 10), 1_000_000)
+  .option('--peers <list>', 'follow: relays (kafkajs, librdkafka: ours; debezium)', 'kafkajs,librdkafka,debezium')
   .parse()
-  .opts<{ rows: number; repeats: number; clients: string }>();
+  .opts<{
+    rows: number;
+    repeats: number;
+    clients: string;
+    only?: string;
+    rate: number;
+    seconds: number;
+    killSeconds: number;
+    drain: number;
+    peers: string;
+  }>();
 const clients = CLIENTS.filter((c) => opts.clients.split(',').includes(c));
 const logger = createLogger('warn');
 const stamp = Date.now().toString(36);
@@ -108,6 +133,21 @@ async function measure(client: Client, source: 'generator' | 'outbox', rep: numb
   }
 }
 
+if (opts.only === 'follow') {
+  await follow();
+  process.exit(0);
+}
+
+async function follow(): Promise<void> {
+  await benchFollow({
+    rate: opts.rate,
+    seconds: opts.seconds,
+    killSeconds: opts.killSeconds,
+    drain: opts.drain,
+    peers: opts.peers.split(','),
+  });
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rows: { client: Client; generator: number; outbox: number; ratio: number }[] = [];
 for (const client of clients) {
@@ -141,3 +181,5 @@ const table = [
 ].join('\n');
 writeFileSync(`${out}/outbox.md`, `${table}\n`);
 console.log(table);
+
+if (opts.only !== 'runs') await follow();

@@ -11,7 +11,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { FollowSummary } from '../src/activities/types.ts';
 import { followerWorkflowId } from '../src/cli/follow.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
-import { readDecoded } from './support/app.ts';
+import { envFor, readDecoded } from './support/app.ts';
 import { createFaultKit } from './support/fault-kit.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { newOutbox, pgClient } from './support/outbox.ts';
@@ -19,6 +19,17 @@ import { plaintextKafka, stackPid } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
 
 const run = promisify(execFile);
+
+/** `npm run outbox -- <args>` as a user runs it: its exit code and output. */
+async function outboxCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/outbox.ts', ...args], { env });
+    return { code: 0, out: stdout + stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let client: Client;
@@ -34,15 +45,16 @@ after(async () => {
 });
 
 /** A scenario with its own outbox; the follower's settings short enough to see segments and heartbeats. */
-async function followScenario(env: Record<string, string> = {}) {
+async function followScenario(env0: Record<string, string> = {}) {
   const outbox = await newOutbox();
   const s = await kit.scenario({
     ...outbox.env,
     FOLLOW_COMMIT_INTERVAL_MS: '200',
     FOLLOW_WAL_HEARTBEAT_MS: '2000',
-    ...env,
+    ...env0,
   });
   const source = s.config.source.name;
+  const env = { ...outbox.env, FOLLOW_COMMIT_INTERVAL_MS: '200', FOLLOW_WAL_HEARTBEAT_MS: '2000', ...env0 };
   const follow = () =>
     client.workflow.start('followOutboxWorkflow', {
       taskQueue: s.taskQueue,
@@ -50,7 +62,7 @@ async function followScenario(env: Record<string, string> = {}) {
       args: [{ source }],
       workflowExecutionTimeout: '8 minutes',
     }) as Promise<WorkflowHandle<() => Promise<FollowSummary>>>;
-  return { ...s, table: outbox.table, slot: outbox.slot, source, follow };
+  return { ...s, env, table: outbox.table, slot: outbox.slot, source, follow };
 }
 
 /** Writers, each committing one-row transactions on its own ten keys, tagged `w<writer>-<sequence>`. */
@@ -237,6 +249,34 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     const written = await w.stop();
     await assertFollowed(s, written);
     await stopped(handle);
+  });
+
+  test('the follow command: starts the follower, tells a second start which one runs, status shows it, --stop stops it', async () => {
+    const s = await followScenario();
+    await s.worker();
+    const env = envFor(s.config, { ...s.env, TEMPORAL_TASK_QUEUE: s.taskQueue });
+    const started = await outboxCli(['follow'], env);
+    assert.equal(started.code, 0, started.out);
+    assert.match(started.out, new RegExp(`following ${s.source}: workflow outbox-follow:${s.source}`));
+    const w = writers(s.table, 1, 50);
+    await following(s.config.kafka.topic);
+    const again = await outboxCli(['follow'], env);
+    assert.equal(again.code, 1, again.out);
+    assert.match(again.out, /a follower of .* is already running: workflow outbox-follow:.*, run .*, since/);
+    await sleep(6000); // the segment's heartbeat (every 80% of the 6 s timeout) carries its rows
+    const status = await outboxCli(['status'], env);
+    assert.match(
+      status.out,
+      /follower outbox-follow:.*: RUNNING since .*rows in \d+ commits, \d+ rows\/s, lag/,
+      status.out,
+    );
+    const written = await w.stop();
+    const stop = await outboxCli(['follow', '--stop'], env);
+    assert.equal(stop.code, 0, stop.out);
+    assert.match(stop.out, /stopped: Stopped\. \d+ rows in \d+ commits/);
+    await assertFollowed(s, written);
+    const after = await outboxCli(['status'], env);
+    assert.match(after.out, /follower outbox-follow:.*: COMPLETED \(not following\)/);
   });
 
   test('continue-as-new under load: segments of 1.5 s, two per run; every row once', async () => {
