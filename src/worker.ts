@@ -118,6 +118,9 @@ function createWorker(
     activities,
     ...tracingWorkerOptions(tracing, Boolean(config.temporal.workflowBundle)),
     shutdownGraceTime: '30s',
+    // Heartbeats reach the server at least every 5 s (the SDK's default throttle is 80% of the
+    // heartbeat timeout): the following relay's position and rate in the UI stay current.
+    maxHeartbeatThrottleInterval: '5s',
     ...(config.temporal.maxConcurrentActivities
       ? { maxConcurrentActivityTaskExecutions: config.temporal.maxConcurrentActivities }
       : {}),

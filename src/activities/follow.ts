@@ -63,7 +63,9 @@ export function followActivity(deps: FollowDeps) {
     let ok = false;
     try {
       const segment = await followSegment(deps, ctx, h.follower);
-      ok = true;
+      // A segment that ended on time keeps its stream for the next; a stopped one (cancelled, the
+      // worker shutting down) closes it, so the slot is free and the process can exit.
+      ok = !segment.stopped;
       return segment;
     } finally {
       release(workflowExecution.workflowId, h, ok);
