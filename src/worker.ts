@@ -75,7 +75,11 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
       address: config.temporal.address,
       tls: temporalTls(config.temporal),
     });
-    const deps = activityDeps(app);
+    // Ctrl-C (or SIGTERM) starts the SDK's shutdown; a following relay's segment ends at its next
+    // batch boundary instead of running on until the grace time cancels it.
+    const stopping = new AbortController();
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stopping.abort());
+    const deps = activityDeps(app, { stopping: stopping.signal });
     const activities = createActivities(options.decorateActivities?.(deps, logger) ?? deps);
     const worker = await createWorker(config, connection, activities, tracing);
     logger.info('worker ready', {

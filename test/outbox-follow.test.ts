@@ -217,6 +217,26 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     await stopped(handle);
   });
 
+  test('Ctrl-C on the worker: it ends the segment between batches and exits; another worker goes on, every row once', async () => {
+    const s = await followScenario();
+    const a = await s.worker();
+    const handle = await s.follow();
+    const w = writers(s.table, 2, 50);
+    await following(s.config.kafka.topic, 100);
+    const signalled = Date.now();
+    a.signal('SIGINT');
+    await a.waitFor(/kafka producer closed/, 20_000);
+    const exitMs = Date.now() - signalled;
+    assert.ok(exitMs < 15_000, `the worker exited ${exitMs} ms after Ctrl-C (not after the 30 s grace time)`);
+    assert.doesNotMatch(a.output(), /"level":"error"/, 'a clean stop logs no error');
+    await s.worker();
+    await sleep(6000);
+    const written = await w.stop();
+    await assertFollowed(s, written);
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the follower goes on on the other worker');
+    await stopped(handle);
+  });
+
   test('PostgreSQL killed -9 and restarted mid-stream: every row once', async () => {
     const s = await followScenario({ OUTBOX_QUERY_TIMEOUT_MS: '2000' });
     const worker = await s.worker();

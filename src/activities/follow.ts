@@ -19,6 +19,8 @@ export interface FollowDeps {
   follow: { commitEveryRows: number; segmentMs: number; walHeartbeatMs: number };
   /** The follower's WAL lag, into the gauge. */
   lagBytes?: (source: string, bytes: number) => void;
+  /** Aborted when the worker starts shutting down (Ctrl-C): a segment ends at its next batch boundary. */
+  stopping?: AbortSignal;
 }
 
 /** How long an unused follower keeps its stream open between segments. */
@@ -103,7 +105,7 @@ async function followSegment(deps: FollowDeps, ctx: Context, f: OutboxFollower):
   const every = Math.max(200, Math.floor((ctx.info.heartbeatTimeoutMs ?? 60_000) / 4));
   const timer = setInterval(() => ctx.heartbeat(details()), every);
   try {
-    while (Date.now() < until) {
+    while (Date.now() < until && !deps.stopping?.aborted) {
       throwIfCancelled();
       if (Date.now() - lastBeat >= deps.follow.walHeartbeatMs) {
         await f.beat();
@@ -130,7 +132,9 @@ async function followSegment(deps: FollowDeps, ctx: Context, f: OutboxFollower):
       deps.lagBytes?.(f.source.name, stats.lagBytes);
       ctx.heartbeat(details());
     }
-    return seg;
+    // The worker is shutting down: the segment ends between batches, and the workflow's next one
+    // runs on another worker (or this one restarted).
+    return deps.stopping?.aborted ? { ...seg, stopped: true } : seg;
   } catch (err) {
     // Cancelled (the workflow stopped, the worker shutting down): the open batch was aborted and
     // nothing of it confirmed; what the segment committed is its result.

@@ -26,6 +26,8 @@ export interface ActivityDeps {
   follower?: FollowDeps['follower'];
   /** The following relay's WAL lag gauge. */
   lagBytes?: FollowDeps['lagBytes'];
+  /** Aborted when the worker starts shutting down. */
+  stopping?: AbortSignal;
 }
 
 /** The activities; the workflow's proxies are typed from this factory's return type. */
@@ -38,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     produceRun: (request) => deps.produceRun(request),
     ...(deps.follower ? { follower: deps.follower } : {}),
     ...(deps.lagBytes ? { lagBytes: deps.lagBytes } : {}),
+    ...(deps.stopping ? { stopping: deps.stopping } : {}),
     sourceName: (deps.source ?? generatorSource).name,
     follow: followConfig,
   });

@@ -33,7 +33,7 @@ const segmentActivity = (l: Limits) =>
       // A follower keeps trying (a broker or database down, a worker gone) until an error no retry fixes.
       initialInterval: '1s',
       backoffCoefficient: 2,
-      maximumInterval: '30s',
+      maximumInterval: '10s', // back within 10 s of a broker or database coming back (Debezium's restart wait)
       nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
     summary: 'follow the outbox: stream the slot, commit a batch at a time',
