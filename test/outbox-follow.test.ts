@@ -15,7 +15,7 @@ import { envFor, readDecoded } from './support/app.ts';
 import { createFaultKit } from './support/fault-kit.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { newOutbox, pgClient } from './support/outbox.ts';
-import { plaintextKafka, stackPid } from './support/services.ts';
+import { freePort, plaintextKafka, stackPid } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
 
 const run = promisify(execFile);
@@ -168,15 +168,28 @@ async function stopped(handle: WorkflowHandle<() => Promise<FollowSummary>>): Pr
 }
 
 describeEachKafkaClient('the following relay (Temporal, worker processes, real PostgreSQL)', () => {
-  test('concurrent writers: every row once, each key in commit order, visible within seconds; a clean stop', async () => {
+  test('concurrent writers: every row once, each key in commit order; its metrics; a clean stop', async () => {
     const s = await followScenario();
-    await s.worker();
+    const metrics = `127.0.0.1:${await freePort()}`;
+    await s.worker({ METRICS_ADDRESS: metrics });
     const handle = await s.follow();
     const w = writers(s.table, 4, 50);
     await following(s.config.kafka.topic);
     await sleep(6000);
     const written = await w.stop();
     await assertFollowed(s, written);
+    const text = await (await fetch(`http://${metrics}/metrics`)).text();
+    const source = s.source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.match(
+      text,
+      new RegExp(`order_events_source_lag_wal_bytes\\{[^}]*source="${source}"[^}]*\\} \\d+`),
+      'WAL lag',
+    );
+    assert.match(text, new RegExp(`order_events_source_lag_seconds\\{[^}]*source="${source}"`), 'lag in seconds');
+    const commits = /order_events_runs_total\{[^}]*outcome="committed"[^}]*\} (\d+)/.exec(text);
+    assert.ok(Number(commits?.[1]) > 1, `one committed run per batch: ${commits?.[0]}`);
+    const produced = /order_events_produced_total\{[^}]*\} (\d+)/.exec(text);
+    assert.equal(Number(produced?.[1]), written.length, 'rows counted as produced');
     const summary = await stopped(handle);
     assert.equal(summary.stopped, true);
     assert.ok(summary.rows >= written.length, `the follower counted ${summary.rows} rows`);
