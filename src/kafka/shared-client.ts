@@ -151,7 +151,9 @@ function sharedConnection(deps: SharedClientDeps): Connection {
 async function connectOnce({ config, credentials, logger }: SharedClientDeps): Promise<Shared> {
   const creds = await credentials.kafka();
   const kafka = kafkaFor(config, creds, logger);
-  const admin = kafka.admin({ retry: { retries: 2 } });
+  // The client's retries (KAFKA_RETRIES), bounded by each read's timeout: a broker that restarts
+  // under a read is waited for, as the Java AdminClient does until its API timeout.
+  const admin = kafka.admin();
   try {
     await withTimeout(
       admin.connect(),

@@ -312,10 +312,14 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // with CONCURRENT_TRANSACTIONS, which the engine never restarts inside an attempt, so the
     // client's own retries, bounded by KAFKA_SEND_TIMEOUT_MS, are what wait. At the fault kit's 3 s
     // its four attempts were spent in 28 s, before two brokers were back (one CI run); 15 s here.
+    // An attempt that fails earlier, reading topic settings or metadata while brokers are down,
+    // retries the reads for the request timeout: 15 s too (at 3 s, a CI run's last attempt met
+    // the brokers still starting).
     const s = await kit.scenario({
       KAFKA_TRANSACTION_RESTARTS: '6',
       ACTIVITY_HEARTBEAT_TIMEOUT_MS: '30000',
       KAFKA_SEND_TIMEOUT_MS: '15000',
+      KAFKA_REQUEST_TIMEOUT_MS: '15000',
     });
     const w = await s.worker();
     await fullyInSync([s.config.kafka.topic, s.config.kafka.runsTopic]);
