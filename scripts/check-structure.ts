@@ -1,12 +1,60 @@
 // The codebase's shape, checked: no function in src/ (nor bench/, schedules/, scripts/) longer
-// than a screen (60 lines, counted from its first line to its last, nested closures included) and
-// no import cycle among those modules. Run by `npm test`'s lint step and by `npm run check:structure`; exits 1 naming each
-// function or cycle that breaks the rule.
+// than a screen (60 lines, counted from its first line to its last, nested closures included), no
+// import cycle among those modules, and every import looking down the layers below (LAYERS), never
+// up. Run by `npm test`'s lint step and by `npm run check:structure`; exits 1 naming each function,
+// cycle or upward import that breaks the rule.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
 const MAX_FUNCTION_LINES = 60;
+
+/**
+ * The layers, lowest first: a module may import from its own layer and the layers before it, never
+ * from a later one. A module's layer is the first whose paths (relative to the repository, a folder
+ * or a file) hold it; a module in none is reported.
+ */
+export const LAYERS: string[][] = [
+  // What everything may use: errors, bounded waits, logs, JSON checked by zod, the local stack's settings.
+  ['src/errors.ts', 'src/timeout.ts', 'src/logger.ts', 'src/json.ts', 'src/local-env.ts', 'src/pg-names.ts'],
+  ['src/telemetry/metrics.ts', 'src/dlq/'],
+  ['src/secrets.ts'],
+  ['src/schema/'],
+  ['src/config/'],
+  ['src/telemetry/'],
+  ['src/kafka/'],
+  ['src/run-ledger/'],
+  ['src/sources/'],
+  ['src/engine/'],
+  ['src/activities/'],
+  ['src/workflows/'],
+  ['src/app.ts', 'src/temporal-connection.ts'],
+  ['src/cli/'],
+  ['src/worker.ts'],
+  ['schedules/', 'bench/', 'scripts/'],
+];
+
+/** The index in `layers` of the module at `path` (relative to the repository), or -1. */
+export function layerOf(path: string, layers: string[][] = LAYERS): number {
+  return layers.findIndex((paths) => paths.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p)));
+}
+
+/** Each import from a module to one in a later layer, and each module in no layer. */
+export function layerBreaks(graph: Map<string, string[]>, layers: string[][] = LAYERS): string[] {
+  const breaks: string[] = [];
+  for (const [from, targets] of graph) {
+    const own = layerOf(from, layers);
+    if (own < 0) {
+      breaks.push(`${from} is in no layer (scripts/check-structure.ts LAYERS)`);
+      continue;
+    }
+    for (const to of targets) {
+      const theirs = layerOf(to, layers);
+      if (theirs > own) breaks.push(`upward import: ${from} (layer ${own}) imports ${to} (layer ${theirs})`);
+    }
+  }
+  return breaks;
+}
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const roots = ['src', 'bench', 'schedules', 'scripts'].map((dir) => join(root, dir));
 
@@ -96,14 +144,24 @@ function main(): void {
     long.push(...longFunctions(relative(root, file), text));
   }
   const cycles = importCycles(graph);
+  const relativeGraph = new Map(
+    [...graph].map(([from, targets]) => [
+      relative(root, from),
+      targets.filter((t) => graph.has(t)).map((t) => relative(root, t)),
+    ]),
+  );
+  const breaks = layerBreaks(relativeGraph);
   for (const f of long) {
     console.error(`${f.file}:${f.line} ${f.name} is ${f.lines} lines (at most ${MAX_FUNCTION_LINES})`);
   }
   for (const cycle of cycles) {
     console.error(`import cycle: ${cycle.map((f) => relative(root, f)).join(' -> ')}`);
   }
-  if (long.length > 0 || cycles.length > 0) process.exit(1);
-  console.log(`structure: ${files.length} modules, no function over ${MAX_FUNCTION_LINES} lines, no import cycle`);
+  for (const b of breaks) console.error(b);
+  if (long.length > 0 || cycles.length > 0 || breaks.length > 0) process.exit(1);
+  console.log(
+    `structure: ${files.length} modules in ${LAYERS.length} layers, no function over ${MAX_FUNCTION_LINES} lines, no import cycle, no upward import`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) main();

@@ -1,9 +1,11 @@
-// Credentials from AWS Secrets Manager, cached per process with a TTL. Errors name the secret
-// and the key, never a value.
+// Credentials from AWS Secrets Manager (Kafka, the schema registry, the outbox's PostgreSQL), cached
+// per process with a TTL and read again after a refused login. Errors name the secret and the key,
+// never a value.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
-import { SecretError, TransientError, errorMessage } from './errors.ts';
-import { isPlainHttpToRemoteHost } from './schema/registry-url.ts';
+import { BlockList, isIP } from 'node:net';
+import { AuthenticationError, SecretError, TransientError, errorMessage } from './errors.ts';
+import { decodeJson } from './json.ts';
 
 export interface KafkaCredentials {
   bootstrapServers: string[];
@@ -28,15 +30,36 @@ export interface PostgresCredentials {
   ssl: boolean;
 }
 
+export type SecretKind = 'kafka' | 'registry' | 'postgres';
+
 /** Where credentials come from. `invalidate` drops the cached copy (after a rejected login). */
 export interface CredentialSource {
   kafka(): Promise<KafkaCredentials>;
   registry(): Promise<RegistryCredentials>;
-  invalidate(which: 'kafka' | 'registry'): void;
+  /** The outbox's PostgreSQL (a SecretError when no PostgreSQL secret is configured). */
+  postgres(): Promise<PostgresCredentials>;
+  invalidate(which: SecretKind): void;
 }
 
 /** Reads one secret's string; the seam between our code and the AWS SDK. */
 export type ReadSecretString = (secretName: string) => Promise<string | undefined>;
+
+// Basic auth over plain http is readable by anyone on the path: a credential's URL may be http only
+// for a server on this machine (the local stack's registry at 127.0.0.1:8081).
+const loopback = new BlockList();
+loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+// Also matches IPv4-mapped IPv6 (::ffff:127.0.0.1) through the rule above.
+loopback.addAddress('::1', 'ipv6');
+
+/** Whether `url` is http: (not https:) to a host other than localhost, 127.0.0.0/8 or ::1. */
+export function isPlainHttpToRemoteHost(url: URL): boolean {
+  if (url.protocol !== 'http:') return false;
+  // The URL parser has already normalised the host (127.1, 0x7f.1 and [0::1] arrive canonical).
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const family = isIP(host);
+  if (family === 0) return host !== 'localhost';
+  return !loopback.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 const nonEmpty = z.string({ error: 'is missing or not a string' }).min(1, { error: 'is empty' });
 /** host:port, the host a name, an IPv4 address or a bracketed IPv6 address, the port 1-65535. */
@@ -77,31 +100,18 @@ const postgresSecret = z.object({
   ssl: z.boolean({ error: 'is not true or false' }).optional(),
 });
 
-/** Reads and validates the PostgreSQL secret: `{host, port, database, user, password, ssl?}`. */
-export async function readPostgresCredentials(
-  read: ReadSecretString,
-  secretName: string,
-): Promise<PostgresCredentials> {
-  const s = parseSecret(secretName, await read(secretName), postgresSecret);
-  const local = ['127.0.0.1', 'localhost', '::1'].includes(s.host);
-  return { ...s, ssl: s.ssl ?? !local };
-}
-
 function parseSecret<T>(secretName: string, raw: string | undefined, shape: z.ZodType<T>): T {
   if (raw === undefined)
     throw new SecretError(`secret ${secretName} has no SecretString (binary secrets are not supported)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new SecretError(`secret ${secretName} is not valid JSON`);
-  }
-  const parsed = shape.safeParse(json);
-  if (!parsed.success) {
-    const keys = parsed.error.issues.map((i) => `"${i.path.join('.') || '(root)'}" ${i.message}`);
-    throw new SecretError(`secret ${secretName}: key ${keys.join('; key ')}`);
-  }
-  return parsed.data;
+  return decodeJson(
+    raw,
+    shape,
+    (p) =>
+      p.kind === 'syntax'
+        ? new SecretError(`secret ${secretName} is not valid JSON`)
+        : new SecretError(`secret ${secretName}: ${p.issues}`),
+    (path, message) => `key "${path}" ${message}`,
+  );
 }
 
 /** The AWS SDK reader: region from config; endpoint and credentials through the SDK's own chain. */
@@ -136,30 +146,43 @@ export function awsSecretReader(
   };
 }
 
-export function createCredentialSource(opts: {
-  read: ReadSecretString;
+/** The secrets a credential source reads; the PostgreSQL one only where the outbox is the source. */
+export interface SecretNames {
   kafkaSecretName: string;
   registrySecretName: string;
-  ttlMs: number;
-  now?: () => number;
-}): CredentialSource {
-  const now = opts.now ?? Date.now;
-  const cache = new Map<'kafka' | 'registry', { at: number; value: Promise<unknown> }>();
+  postgresSecretName?: string;
+}
 
-  function cached<T>(which: 'kafka' | 'registry', load: () => Promise<T>): Promise<T> {
+/**
+ * Every credential the process uses, read from its secret on first use, cached for `ttlMs` and
+ * dropped on `invalidate` (a refused login: the secret may have been rotated), when `onReread` is
+ * told (the metric) and the next use reads the secret again. A failed read is not cached.
+ */
+export function createCredentialSource(
+  opts: SecretNames & {
+    read: ReadSecretString;
+    ttlMs: number;
+    now?: () => number;
+    onReread?: (which: SecretKind) => void;
+  },
+): CredentialSource {
+  const now = opts.now ?? Date.now;
+  const cache = new Map<SecretKind, { at: number; value: Promise<unknown> }>();
+
+  function cached<T>(which: SecretKind, load: () => Promise<T>): Promise<T> {
     const hit = cache.get(which);
     if (hit && now() - hit.at < opts.ttlMs) return hit.value as Promise<T>;
     const value = load();
     cache.set(which, { at: now(), value });
-    // A failed read must not stay cached.
     value.catch(() => cache.get(which)?.value === value && cache.delete(which));
     return value;
   }
+  const secret = async <T>(name: string, shape: z.ZodType<T>) => parseSecret(name, await opts.read(name), shape);
 
   return {
     kafka: () =>
       cached('kafka', async () => {
-        const s = parseSecret(opts.kafkaSecretName, await opts.read(opts.kafkaSecretName), kafkaSecret);
+        const s = await secret(opts.kafkaSecretName, kafkaSecret);
         return {
           bootstrapServers: s.bootstrap_servers.split(',').map((b) => b.trim()),
           apiKey: s.api_key,
@@ -168,9 +191,42 @@ export function createCredentialSource(opts: {
       }),
     registry: () =>
       cached('registry', async () => {
-        const s = parseSecret(opts.registrySecretName, await opts.read(opts.registrySecretName), registrySecret);
+        const s = await secret(opts.registrySecretName, registrySecret);
         return { url: s.url.replace(/\/+$/, ''), apiKey: s.api_key, apiSecret: s.api_secret };
       }),
-    invalidate: (which) => void cache.delete(which),
+    postgres: () =>
+      cached('postgres', async () => {
+        const name = opts.postgresSecretName;
+        if (!name) throw new SecretError('no PostgreSQL secret is configured (POSTGRES_SECRET_NAME)');
+        const s = await secret(name, postgresSecret);
+        const local = ['127.0.0.1', 'localhost', '::1'].includes(s.host);
+        return { ...s, ssl: s.ssl ?? !local };
+      }),
+    invalidate: (which) => {
+      opts.onReread?.(which);
+      cache.delete(which);
+    },
   };
+}
+
+/**
+ * Runs `work`; when the login is refused (an AuthenticationError), lets `reread` drop the cached
+ * secret (it may have been rotated) and runs `work` once more. A second refusal is final and says so.
+ * Kafka, the registry and PostgreSQL all re-read their secret this way.
+ */
+export async function withReread<T>(work: () => Promise<T>, reread: () => unknown): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (!(err instanceof AuthenticationError)) throw err;
+    await reread();
+    try {
+      return await work();
+    } catch (retryErr) {
+      if (retryErr instanceof AuthenticationError && !/also after re-reading the secret/.test(retryErr.message)) {
+        throw new AuthenticationError(`${retryErr.message} (also after re-reading the secret)`);
+      }
+      throw retryErr;
+    }
+  }
 }

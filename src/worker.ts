@@ -90,9 +90,9 @@ export async function runWorker(options: WorkerOptions = {}): Promise<void> {
       // V8's heap limit (WORKER_HEAP_MB in the start scripts): without one, garbage grows the heap with the run.
       heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 1_048_576),
     });
-    // The run ledger is read once now, so the first run does not pay for it (not fatal: lookups retry).
-    app.producer
-      .ledger(config.kafka.runsTopic)
+    // The run ledger is read once now, so the first run does not pay for it (not fatal: runs retry).
+    app.ledgers
+      .get(config.kafka.runsTopic)
       .then((ledger) => ledger.warm())
       .catch((err: unknown) => logger.warn('the run ledger could not be read yet', { error: errorMessage(err) }));
     await worker.run(); // resolves once a shutdown signal has drained the worker

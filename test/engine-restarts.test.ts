@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config/index.ts';
 import { ConcurrentTransactionError, ProducerFencedError, TransientError } from '../src/errors.ts';
-import type { EventProducer } from '../src/kafka/producer.ts';
+import type { EventProducer } from '../src/kafka/event-producer.ts';
+import type { RunLedger } from '../src/run-ledger/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { createEngine } from '../src/engine/index.ts';
 import { asRun } from './support/app.ts';
@@ -22,13 +23,13 @@ function engineOver(inTransaction: () => Promise<never>) {
       afterMaxMs: 1e15,
     }),
     inTransaction,
-    ledger: async () => ({}),
     close: async () => undefined,
   } as unknown as EventProducer;
   const config = loadConfig({});
   return createEngine({
     config: { ...config.kafka, subject: 's', dlqSubject: 'd', transactionRestarts: 3 },
     producer,
+    ledgers: { get: async () => ({}) as RunLedger },
     schemaIds: { idFor: async () => 1 },
     orderEventSchema: loadSchema(ORDER_EVENT_SCHEMA_FILE),
     deadLetterSchema: loadSchema(DEAD_LETTER_SCHEMA_FILE),

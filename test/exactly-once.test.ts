@@ -15,7 +15,8 @@ import {
   RunRequestChangedError,
   TransientError,
 } from '../src/errors.ts';
-import { ensureTopics, producerTopics } from '../src/kafka/admin.ts';
+import { ensureTopics } from '../src/kafka/topics.ts';
+import { producerTopics } from '../src/run-ledger/topic.ts';
 import {
   encodeLedgerRecord,
   ledgerPartitionOf,
@@ -298,7 +299,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     const config = testConfig({ KAFKA_LEDGER_TIMEOUT_MS: '2000', KAFKA_RUNS_PARTITIONS: '6' });
     await createTopicsFor(config);
     const app = track(testApp(config));
-    await (await app.producer.ledger(config.kafka.runsTopic)).warm(); // as the worker does at start
+    await (await app.ledgers.get(config.kafka.runsTopic)).warm(); // as the worker does at start
     const held = 2;
     const open = await rawTransaction(config.kafka.runsTopic);
     const other = runKey(identityOf(config, slotWhere(config, held, 6)));

@@ -21,7 +21,6 @@ import type { CursorSource } from '../src/sources/contract.ts';
 import { checkPosition, createSlot, walOrigin } from '../src/sources/outbox/slot.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { outboxConnection } from '../src/sources/index.ts';
-import { awsSecretReader } from '../src/secrets.ts';
 import { captureLogger, createTopicsFor, putSecret, readDecoded, setTopicSettings, testApp } from './support/app.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import {
@@ -407,7 +406,7 @@ describeEachKafkaClient('outbox source (real PostgreSQL and broker)', () => {
 
   test('a database error is named for what it is; "did not answer" is kept for a server that did not answer', async () => {
     const { app } = await scenario();
-    const db = outboxConnection(app.config, awsSecretReader(app.config.secrets.region, 5000), app.logger);
+    const db = outboxConnection(app);
     try {
       await assert.rejects(db.query('SELECT 1 / 0'), (err: unknown) => {
         assert.ok(err instanceof SourceQueryError, String(err));

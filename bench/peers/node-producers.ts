@@ -12,7 +12,7 @@ import { generatorSource, orderEventsForRun } from '../../src/sources/generator.
 import { orderIdBase } from '../../src/run-ledger/index.ts';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { kafkaClientConfig } from '../../src/kafka/client.ts';
+import { kafkaClientConfig } from '../../src/kafka/kafkajs-client.ts';
 import { loadLibrdkafka } from '../../src/kafka/librdkafka/load.ts';
 import { librdkafkaSettings } from '../../src/kafka/librdkafka/transaction.ts';
 import { registerSnappyCodec } from '../../src/kafka/snappy-codec.ts';
@@ -52,6 +52,7 @@ async function ours() {
     createEngine({
       config: { ...config.kafka, topic, subject: config.registry.subject, dlqSubject: config.registry.dlqSubject },
       producer: app.producer,
+      ledgers: app.ledgers,
       schemaIds: app.schemaIds,
       orderEventSchema: app.orderEventSchema,
       deadLetterSchema: app.deadLetterSchema,

@@ -1,7 +1,7 @@
 // npm run dlq -- list: what is in the dead-letter topic, oldest first (read_committed).
 import { Command } from 'commander';
 import type { DeadLetter } from '../dlq/envelope.ts';
-import { kafkaFor } from '../kafka/client.ts';
+import { kafkaFor } from '../kafka/kafkajs-client.ts';
 import { readTopic } from '../kafka/read-topic.ts';
 import { createDecoder } from '../schema/decoder.ts';
 import { positiveInt } from './options.ts';

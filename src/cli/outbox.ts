@@ -3,7 +3,6 @@
 import { Command } from 'commander';
 import { positiveInt } from './options.ts';
 import { runCommand } from './run-command.ts';
-import { awsSecretReader } from '../secrets.ts';
 import { outboxConnection } from '../sources/index.ts';
 import type { OutboxConnection } from '../sources/outbox/connection.ts';
 import { initOutbox } from '../sources/outbox/init.ts';
@@ -18,8 +17,8 @@ const program = new Command('outbox').description('Manage the PostgreSQL outbox 
 
 /** The outbox's connection and table, for one command. */
 async function withOutbox(app: App, work: (db: OutboxConnection, t: OutboxTable) => Promise<number | void>) {
-  const { config, logger } = app;
-  const db = outboxConnection(config, awsSecretReader(config.secrets.region, config.secrets.timeoutMs), logger);
+  const { config, logger, credentials } = app;
+  const db = outboxConnection({ config, credentials, logger });
   try {
     return await work(db, outboxTable(config.source.outbox.table));
   } finally {

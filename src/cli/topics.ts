@@ -1,8 +1,9 @@
 // npm run topics -- ensure: creates the event, dead-letter and run-ledger topics when missing, and
 // sets the ledger's own settings (only those) when they differ.
 import { Command } from 'commander';
-import { ensureTopics, producerTopics } from '../kafka/admin.ts';
-import { kafkaFor } from '../kafka/client.ts';
+import { ensureTopics } from '../kafka/topics.ts';
+import { producerTopics } from '../run-ledger/topic.ts';
+import { kafkaFor } from '../kafka/kafkajs-client.ts';
 import { runCommand } from './run-command.ts';
 
 const program = new Command('topics').description('Manage the Kafka topics the producer writes to');

@@ -2,7 +2,7 @@
 // What the tutorial's Snowflake query shows, read straight from Kafka (read_committed) and
 // decoded through the registry: newest first, plus counts per partition.
 import { Command } from 'commander';
-import { kafkaFor } from '../kafka/client.ts';
+import { kafkaFor } from '../kafka/kafkajs-client.ts';
 import { readTopic } from '../kafka/read-topic.ts';
 import type { OrderEvent } from '../schema/order-event.ts';
 import { createDecoder } from '../schema/decoder.ts';

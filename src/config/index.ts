@@ -3,7 +3,8 @@
 // first in schema.ts; the worker logs where each of those came from (effective.ts).
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.ts';
-import { shortName } from '../sources/outbox/table.ts';
+import { wordIssues } from '../json.ts';
+import { shortName } from '../pg-names.ts';
 import { checkAcross, runsTopicOf } from './checks.ts';
 import { settingsSchema, type Env } from './schema.ts';
 
@@ -102,11 +103,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = settingsSchema.safeParse(present);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]);
-      return `${key}: ${issue.message}, got ${JSON.stringify(env[key])}`;
-    });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    const problems = wordIssues(
+      parsed.error.issues,
+      (key, message) => `${key}: ${message}, got ${JSON.stringify(env[key])}`,
+      '\n  ',
+    );
+    throw new ConfigError(`invalid configuration:\n  ${problems}`);
   }
   const e = parsed.data;
   checkAcross(e);

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { COMPATIBILITY_LEVELS } from '../schema/registry-constants.ts';
+import { TABLE_NAME, TABLE_NAME_RULE } from '../pg-names.ts';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce
@@ -48,13 +49,7 @@ const deployment = {
   // Where events come from: the tutorial's generator, or the PostgreSQL outbox (docs/event-sources.md).
   EVENT_SOURCE: z.enum(['generator', 'outbox'], { error: 'expected generator or outbox' }).default('generator'),
   POSTGRES_SECRET_NAME: name.default('order-events/postgres'),
-  OUTBOX_TABLE: z
-    .string()
-    .trim()
-    .regex(/^(?:[a-z_][a-z0-9_]{0,62}\.)?[a-z_][a-z0-9_]{0,62}$/, {
-      error: 'expected a lower-case table name or schema.table (letters, digits, _)',
-    })
-    .default('order_outbox'),
+  OUTBOX_TABLE: z.string().trim().regex(TABLE_NAME, { error: TABLE_NAME_RULE }).default('order_outbox'),
   // The outbox's position chain and fencing identity; unset: `outbox:<OUTBOX_TABLE>`.
   OUTBOX_SOURCE_NAME: z
     .string()

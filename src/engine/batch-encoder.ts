@@ -8,7 +8,7 @@ import {
   type RunAttempt,
 } from '../dlq/envelope.ts';
 import type { OutgoingMessage } from '../kafka/backend.ts';
-import type { TopicLimits } from '../kafka/producer.ts';
+import type { TopicLimits } from '../kafka/event-producer.ts';
 import { partitionForKey } from '../kafka/partitioner.ts';
 import type { Logger } from '../logger.ts';
 import type { LoadedSchema, OrderEvent } from '../schema/order-event.ts';

@@ -3,11 +3,12 @@
 // producer of the run, or of the source), lets the source's plan decide inside it, and produces the
 // events with the ledger record in the same transaction.
 //
-//   run.ts              the skeleton: lookups, transaction, span, steps, restarts, metrics, log line
+//   run.ts              the skeleton: encoding facts, transaction, span, steps, restarts, metrics, log line
 //   plan-run.ts         a RunSource's plan: the run keyed by its identity, produced once
 //   plan-cursor.ts      a CursorSource's plan: the events after the source's position, the new position recorded
 //   types.ts            the request and the outcome
-//   run-parts.ts        the engine's long-lived parts, the per-run lookups, the step clock
+//   run-context.ts      the engine's context (its dependencies, shared by every run) and each run's encoding facts
+//   step-clock.ts       where a try's time went, step by step
 //   batch-encoder.ts    one event: validated, wire-format encoded, or dead-lettered (typed reason)
 //   produce-batches.ts  the run's events in bounded batches, one in flight, ledger record last
 //   run-report.ts       counts and offsets per partition as batches are acknowledged
@@ -17,7 +18,7 @@ import { createBatchEncoder } from './batch-encoder.ts';
 import { cursorSourcePlan } from './plan-cursor.ts';
 import { runSourcePlan } from './plan-run.ts';
 import { runPlan } from './run.ts';
-import type { EngineDeps, Parts } from './run-parts.ts';
+import type { EngineDeps, EngineContext } from './run-context.ts';
 import type { RunOutcome, RunRequest } from './types.ts';
 
 export type { RunOutcome, RunRequest, SourceProgress } from './types.ts';
@@ -29,7 +30,7 @@ export interface Engine {
 
 export function createEngine(deps: EngineDeps): Engine {
   const metrics = deps.metrics ?? noMetrics;
-  const parts: Parts = {
+  const context: EngineContext = {
     ...deps,
     metrics,
     encode: createBatchEncoder({ ...deps, now: deps.now ?? Date.now }),
@@ -39,8 +40,8 @@ export function createEngine(deps: EngineDeps): Engine {
     produceRun(request) {
       const { source } = request;
       return source.kind === 'cursor'
-        ? runPlan(parts, request, cursorSourcePlan(parts, request, source))
-        : runPlan(parts, request, runSourcePlan(parts, request, source));
+        ? runPlan(context, request, cursorSourcePlan(context, request, source))
+        : runPlan(context, request, runSourcePlan(context, request, source));
     },
   };
 }

@@ -8,7 +8,7 @@ import { errorMessage } from '../errors.ts';
 import { positionKey, slotTime, sourceTransactionalId, type RunReport } from '../run-ledger/index.ts';
 import type { CursorSource, SourceLag } from '../sources/contract.ts';
 import type { Plan } from './run.ts';
-import type { Parts } from './run-parts.ts';
+import type { EngineContext } from './run-context.ts';
 import type { RunOutcome, RunRequest } from './types.ts';
 
 interface Published {
@@ -17,8 +17,8 @@ interface Published {
   to: string | undefined;
 }
 
-export function cursorSourcePlan(parts: Parts, request: RunRequest, source: CursorSource): Plan<Published> {
-  const { config } = parts;
+export function cursorSourcePlan(engine: EngineContext, request: RunRequest, source: CursorSource): Plan<Published> {
+  const { config } = engine;
   const key = positionKey(config.topic, source.name);
   /** The position the last try read from the ledger (undefined until one did, or at the source's start). */
   let readFrom: string | undefined;
@@ -35,7 +35,7 @@ export function cursorSourcePlan(parts: Parts, request: RunRequest, source: Curs
       if (!record) await source.checkFirstRun();
       const read = await source.read(from, {
         maxEvents: request.eventCount,
-        maxEventBytes: t.lookups.limits.events.maxMessageBytes,
+        maxEventBytes: t.facts.limits.events.maxMessageBytes,
       });
       const run = positionRun(request, source, from);
       const report = await t.produce({
@@ -47,7 +47,7 @@ export function cursorSourcePlan(parts: Parts, request: RunRequest, source: Curs
     },
     async settle(done, after): Promise<RunOutcome> {
       await source.committed(done.to);
-      const lag = await readLag(parts, source, done.to);
+      const lag = await readLag(engine, source, done.to);
       after.reportProduced(done.report, {
         from: done.from ?? null,
         to: done.to ?? null,
@@ -63,8 +63,8 @@ export function cursorSourcePlan(parts: Parts, request: RunRequest, source: Curs
     },
     async failed(err) {
       // A failed run leaves the source where it was: the lag gauge is brought up to date, and one line says why.
-      const lag = await readLag(parts, source, readFrom);
-      parts.logger.warn('source run failed; nothing of it was published', {
+      const lag = await readLag(engine, source, readFrom);
+      engine.logger.warn('source run failed; nothing of it was published', {
         source: source.name,
         cause: errorMessage(err),
         errorClass: (err as Error)?.name ?? 'Error',
@@ -88,13 +88,17 @@ function positionRun(request: RunRequest, source: CursorSource, from: string | u
 }
 
 /** The source's lag after `position`, into the gauge; null when the source could not tell. */
-async function readLag(parts: Parts, source: CursorSource, position: string | undefined): Promise<SourceLag | null> {
+async function readLag(
+  engine: EngineContext,
+  source: CursorSource,
+  position: string | undefined,
+): Promise<SourceLag | null> {
   try {
     const lag = await source.lag(position);
-    parts.metrics.sourceLag(source.name, lag.seconds);
+    engine.metrics.sourceLag(source.name, lag.seconds);
     return lag;
   } catch (err) {
-    parts.logger.warn('source lag not read', { source: source.name, error: errorMessage(err) });
+    engine.logger.warn('source lag not read', { source: source.name, error: errorMessage(err) });
     return null;
   }
 }

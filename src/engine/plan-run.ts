@@ -13,14 +13,14 @@ import {
 } from '../run-ledger/index.ts';
 import type { RunSource } from '../sources/contract.ts';
 import type { Plan } from './run.ts';
-import type { Parts } from './run-parts.ts';
+import type { EngineContext } from './run-context.ts';
 import type { RunOutcome, RunRequest } from './types.ts';
 
 type Decided =
   { status: 'produced'; report: RunReport } | { status: 'already-produced'; record: LedgerRecord | LegacyLedgerRecord };
 
-export function runSourcePlan(parts: Parts, request: RunRequest, source: RunSource): Plan<Decided> {
-  const { config } = parts;
+export function runSourcePlan(engine: EngineContext, request: RunRequest, source: RunSource): Plan<Decided> {
+  const { config } = engine;
   const origin = request.origin ?? { workflow: request.run.workflowId };
   const identity: RunIdentity = { topic: config.topic, origin, nominalTimeMs: request.nominalTimeMs };
   const params = { eventCount: request.eventCount };
@@ -52,8 +52,8 @@ export function runSourcePlan(parts: Parts, request: RunRequest, source: RunSour
         return { status: 'produced', key, report: decided.report, ...ids };
       }
       const { record } = decided;
-      parts.metrics.runAlreadyCommitted();
-      parts.logger.info('run already produced; nothing sent', {
+      engine.metrics.runAlreadyCommitted();
+      engine.logger.info('run already produced; nothing sent', {
         run: key,
         by: record.workflowId,
         stepsMs: after.steps,

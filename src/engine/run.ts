@@ -1,4 +1,4 @@
-// The one skeleton every run goes through, whatever its source: the run's lookups, its transaction
+// The one skeleton every run goes through, whatever its source: the run's encoding facts, its transaction
 // (span, step clock, restarts after a transient Kafka failure), the duration metric, and the
 // outcome's metrics and log line. What a run decides inside its transaction (has it been produced?
 // from which position?) and what it produces is its plan's: plan-run.ts for a RunSource,
@@ -11,7 +11,8 @@ import type { EncodeContext } from './batch-encoder.ts';
 import { produceBatches } from './produce-batches.ts';
 import { withRestarts } from './restarts.ts';
 import { createRunReportBuilder } from './run-report.ts';
-import { lookups, stepClock, transactionOptions, type Parts, type RunLookups, type StepClock } from './run-parts.ts';
+import { encodingFacts, transactionOptions, type EngineContext, type EncodingFacts } from './run-context.ts';
+import { stepClock, type StepClock } from './step-clock.ts';
 import type { RunOutcome, RunRequest } from './types.ts';
 
 /** What one kind of source does inside the skeleton. */
@@ -36,7 +37,7 @@ export interface Plan<D> {
 export interface Try {
   tx: ProducerTransaction;
   ledger: RunLedger;
-  lookups: RunLookups;
+  facts: EncodingFacts;
   steps: StepClock;
   /** Produces `events` in bounded batches with the ledger record `entry` last; the step `produce` ends here. */
   produce(input: ProduceInput): Promise<RunReport>;
@@ -55,41 +56,40 @@ export interface After {
   reportProduced(report: RunReport, fields?: Record<string, unknown>): void;
 }
 
-export async function runPlan<D>(parts: Parts, request: RunRequest, plan: Plan<D>): Promise<RunOutcome> {
+export async function runPlan<D>(engine: EngineContext, request: RunRequest, plan: Plan<D>): Promise<RunOutcome> {
   const started = performance.now();
   try {
     await plan.before?.();
-    const [runLookups, ledger] = await Promise.all([lookups(parts), parts.producer.ledger(parts.config.runsTopic)]);
-    const transaction = transactionOptions(parts, plan.transactionalId, request);
+    const [facts, ledger] = await Promise.all([encodingFacts(engine), engine.ledgers.get(engine.config.runsTopic)]);
+    const transaction = transactionOptions(engine, plan.transactionalId, request);
     const attributes = {
-      'messaging.destination.name': parts.config.topic,
+      'messaging.destination.name': engine.config.topic,
       'messaging.kafka.transactional_id': plan.transactionalId,
-      'order_events.client': parts.producer.client,
+      'order_events.client': engine.producer.client,
       ...plan.attributes,
     };
     let steps = stepClock();
     const oneTry = () =>
       inSpan('kafka.transaction', attributes, async () => {
         steps = stepClock();
-        const decided = await parts.producer.inTransaction(transaction, (tx) => {
+        const decided = await engine.producer.inTransaction(transaction, (tx) => {
           steps.mark('open');
-          const produce = (input: ProduceInput) =>
-            produceIn(parts, tx, { lookups: runLookups, request, started, steps }, input);
-          return plan.decide({ tx, ledger, lookups: runLookups, steps, produce });
+          const produce = (input: ProduceInput) => produceIn(engine, tx, { facts, request, started, steps }, input);
+          return plan.decide({ tx, ledger, facts, steps, produce });
         });
         steps.mark('commit');
         return decided;
       });
     const decided = await withRestarts(oneTry, {
-      restarts: parts.config.transactionRestarts,
-      logger: parts.logger,
+      restarts: engine.config.transactionRestarts,
+      logger: engine.logger,
       run: plan.key,
       ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
     });
-    parts.metrics.runDuration((performance.now() - started) / 1000);
+    engine.metrics.runDuration((performance.now() - started) / 1000);
     return await plan.settle(decided, {
       steps: steps.ms,
-      reportProduced: (report, fields) => reportProduced(parts, request, report, { ...fields, stepsMs: steps.ms }),
+      reportProduced: (report, fields) => reportProduced(engine, request, report, { ...fields, stepsMs: steps.ms }),
     });
   } catch (err) {
     await plan.failed?.(err);
@@ -98,21 +98,21 @@ export async function runPlan<D>(parts: Parts, request: RunRequest, plan: Plan<D
 }
 
 async function produceIn(
-  parts: Parts,
+  engine: EngineContext,
   tx: ProducerTransaction,
-  run: { lookups: RunLookups; request: RunRequest; started: number; steps: StepClock },
+  run: { facts: EncodingFacts; request: RunRequest; started: number; steps: StepClock },
   input: ProduceInput,
 ): Promise<RunReport> {
-  const { config } = parts;
+  const { config } = engine;
   const { request } = run;
   const headers = traceHeaders(); // consumers can join the transaction's trace
   const report = createRunReportBuilder(
-    { topic: config.topic, dlqTopic: config.dlqTopic, schemaId: run.lookups.schemaId },
+    { topic: config.topic, dlqTopic: config.dlqTopic, schemaId: run.facts.schemaId },
     () => Math.round(performance.now() - run.started),
   );
-  const produced = await produceBatches({ config, encode: parts.encode, metrics: parts.metrics }, tx, {
+  const produced = await produceBatches({ config, encode: engine.encode, metrics: engine.metrics }, tx, {
     events: input.events,
-    context: { ...run.lookups, run: request.run, ...input.context, ...(headers ? { headers } : {}) },
+    context: { ...run.facts, run: request.run, ...input.context, ...(headers ? { headers } : {}) },
     report,
     ...(request.onProgress ? { onProgress: request.onProgress } : {}),
     ledger: { topic: config.runsTopic, entry: input.entry },
@@ -121,11 +121,16 @@ async function produceIn(
   return produced;
 }
 
-function reportProduced(parts: Parts, request: RunRequest, report: RunReport, fields: Record<string, unknown>): void {
-  parts.metrics.runCommitted();
-  parts.metrics.produced(report.acknowledged);
-  parts.metrics.deadLettered(report.deadLettered);
-  parts.logger[request.quiet ? 'debug' : 'info']('events produced', {
+function reportProduced(
+  engine: EngineContext,
+  request: RunRequest,
+  report: RunReport,
+  fields: Record<string, unknown>,
+): void {
+  engine.metrics.runCommitted();
+  engine.metrics.produced(report.acknowledged);
+  engine.metrics.deadLettered(report.deadLettered);
+  engine.logger[request.quiet ? 'debug' : 'info']('events produced', {
     topic: report.topic,
     source: request.source.name,
     acknowledged: report.acknowledged,

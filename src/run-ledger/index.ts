@@ -62,7 +62,7 @@ interface LedgerPlace {
 type LedgerAnswer =
   { status: 'absent'; place: LedgerPlace } | { status: 'produced'; record: LedgerRecord | LegacyLedgerRecord };
 
-/** The record as a message for the ledger topic (an OutgoingMessage of src/kafka/producer.ts). */
+/** The record as a message for the ledger topic (an OutgoingMessage of src/kafka/event-producer.ts). */
 interface LedgerMessage {
   key: string;
   value: Buffer;

@@ -4,6 +4,7 @@
 // a slot's: every run of the source, whatever its slot or origin, fences every earlier one.
 import { z } from 'zod';
 import { LedgerError } from '../errors.ts';
+import { decodeJson } from '../json.ts';
 import { TRANSACTIONAL_ID_PREFIX } from './identity.ts';
 import { reportFields, type RunReport } from './record.ts';
 
@@ -64,17 +65,11 @@ export function encodePositionRecord(record: PositionRecord): Buffer {
 }
 
 export function decodePositionRecord(key: string, value: Buffer): PositionRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    throw new LedgerError(`the run ledger's position record ${key} is not JSON`);
-  }
-  const parsed = positionSchema.safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new LedgerError(`the run ledger's position record ${key} is malformed (${where})`);
-  }
-  if (parsed.data.key !== key) throw new LedgerError(`the position record under ${key} names ${parsed.data.key}`);
-  return parsed.data;
+  const record = decodeJson(value.toString('utf8'), positionSchema, (p) =>
+    p.kind === 'syntax'
+      ? new LedgerError(`the run ledger's position record ${key} is not JSON`)
+      : new LedgerError(`the run ledger's position record ${key} is malformed (${p.issues})`),
+  );
+  if (record.key !== key) throw new LedgerError(`the position record under ${key} names ${record.key}`);
+  return record;
 }

@@ -7,6 +7,7 @@
 // ledger written by an earlier release keeps answering for the runs it holds.
 import { z } from 'zod';
 import { LedgerError } from '../errors.ts';
+import { decodeJson } from '../json.ts';
 
 /**
  * One partition's records of a run: how many events the run wrote to one partition of the events
@@ -99,21 +100,15 @@ export function encodeLedgerRecord(record: LedgerRecord): Buffer {
 
 /** Decodes the record stored under `key`: v2 for `v2|…` keys, the earlier format otherwise. */
 export function decodeLedgerRecord(key: string, value: Buffer): LedgerRecord | LegacyLedgerRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch {
-    throw new LedgerError(`the run ledger's record for ${key} is not JSON`);
-  }
-  const v2 = key.startsWith('v2|');
-  const parsed = (v2 ? v2Schema : legacySchema).safeParse(json);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new LedgerError(`the run ledger's record for ${key} is malformed (${where})`);
-  }
-  const named = 'key' in parsed.data ? parsed.data.key : parsed.data.slot;
+  const shape: z.ZodType<LedgerRecord | LegacyLedgerRecord> = key.startsWith('v2|') ? v2Schema : legacySchema;
+  const record = decodeJson(value.toString('utf8'), shape, (p) =>
+    p.kind === 'syntax'
+      ? new LedgerError(`the run ledger's record for ${key} is not JSON`)
+      : new LedgerError(`the run ledger's record for ${key} is malformed (${p.issues})`),
+  );
+  const named = 'key' in record ? record.key : record.slot;
   if (named !== key) throw new LedgerError(`the run ledger's record for ${key} names another run (${named})`);
-  return parsed.data;
+  return record;
 }
 
 export function isLegacy(record: LedgerRecord | LegacyLedgerRecord): record is LegacyLedgerRecord {

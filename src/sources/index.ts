@@ -1,73 +1,65 @@
-// The event source a deployment chose (EVENT_SOURCE), built once per process.
+// The event source a deployment chose (EVENT_SOURCE), built once per process: the one place that
+// turns the config into a source, a follower or an outbox connection.
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../logger.ts';
 import type { ProducerMetrics } from '../telemetry/metrics.ts';
-import { readPostgresCredentials, type PostgresCredentials, type ReadSecretString } from '../secrets.ts';
+import type { CredentialSource } from '../secrets.ts';
 import type { EventSource } from './contract.ts';
 import { generatorSource } from './generator.ts';
 import { createOutboxConnection, type OutboxConnection } from './outbox/connection.ts';
 import { createOutboxFollower, type OutboxFollower } from './outbox/follow.ts';
-import { createOutboxSource } from './outbox/source.ts';
+import { createOutboxSource, type OutboxSourceDeps } from './outbox/source.ts';
 import { outboxTable } from './outbox/table.ts';
 
 export type { CursorSource, EventSource, RunSource } from './contract.ts';
 
-export function createEventSource(
-  config: Config,
-  read: ReadSecretString,
-  logger: Logger,
-  options: { metrics?: Pick<ProducerMetrics, 'sourceRetainedWal'>; adoptSlot?: boolean } = {},
-): EventSource {
-  if (config.source.kind === 'generator') return generatorSource;
-  const { outbox } = config.source;
-  return createOutboxSource({
-    connection: outboxConnection(config, read, logger),
-    table: outboxTable(outbox.table),
-    name: outbox.name,
-    topic: config.kafka.topic,
-    pageRows: outbox.pageRows,
-    slot: outbox.slot,
-    logger,
-    ...options,
-  });
+export interface SourceDeps {
+  config: Config;
+  credentials: CredentialSource;
+  logger: Logger;
+  metrics?: Pick<ProducerMetrics, 'sourceRetainedWal'>;
+}
+
+export function createEventSource(deps: SourceDeps, options: { adoptSlot?: boolean } = {}): EventSource {
+  if (deps.config.source.kind === 'generator') return generatorSource;
+  return createOutboxSource({ ...outboxDeps(deps), ...(options.adoptSlot ? { adoptSlot: true } : {}) });
 }
 
 /** A following relay's follower of the outbox (EVENT_SOURCE=outbox), with a connection pool of its own. */
-export function createFollower(
-  config: Config,
-  read: ReadSecretString,
-  logger: Logger,
-  options: { metrics?: Pick<ProducerMetrics, 'sourceRetainedWal'>; workflowId: string },
-): OutboxFollower {
-  const { outbox } = config.source;
+export function createFollower(deps: SourceDeps, workflowId: string): OutboxFollower {
+  const { follow } = deps.config.source.outbox;
   return createOutboxFollower({
-    connection: outboxConnection(config, read, logger),
+    ...outboxDeps(deps),
+    workflowId,
+    commitEveryMs: follow.commitEveryMs,
+    highWater: Math.max(1000, 2 * follow.commitEveryRows),
+  });
+}
+
+/** What every reader of the outbox is built from: a connection of its own, the table and its settings. */
+function outboxDeps(deps: SourceDeps): OutboxSourceDeps {
+  const { config, logger } = deps;
+  const { outbox } = config.source;
+  return {
+    connection: outboxConnection(deps),
     table: outboxTable(outbox.table),
     name: outbox.name,
     topic: config.kafka.topic,
     pageRows: outbox.pageRows,
     slot: outbox.slot,
     logger,
-    workflowId: options.workflowId,
-    commitEveryMs: outbox.follow.commitEveryMs,
-    highWater: Math.max(1000, 2 * outbox.follow.commitEveryRows),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-  });
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  };
 }
 
-/** The outbox's connection pool over the PostgreSQL secret (read once, again after a refused login). */
-export function outboxConnection(config: Config, read: ReadSecretString, logger: Logger): OutboxConnection {
-  const { secretName, queryTimeoutMs } = config.source.outbox;
-  let credentials: Promise<PostgresCredentials> | undefined;
+/** The outbox's connection pool over the PostgreSQL secret (cached, and read again after a refused login). */
+export function outboxConnection(deps: Omit<SourceDeps, 'metrics'>): OutboxConnection {
+  const { secretName, queryTimeoutMs } = deps.config.source.outbox;
   return createOutboxConnection({
-    credentials: () => {
-      credentials ??= readPostgresCredentials(read, secretName);
-      credentials.catch(() => (credentials = undefined));
-      return credentials;
-    },
-    invalidateCredentials: () => (credentials = undefined),
+    credentials: () => deps.credentials.postgres(),
+    invalidateCredentials: () => deps.credentials.invalidate('postgres'),
     secretName,
     timeoutMs: queryTimeoutMs,
-    logger,
+    logger: deps.logger,
   });
 }

@@ -17,7 +17,7 @@ export interface ProducerMetrics {
   committed(seconds: number): void;
   runDuration(seconds: number): void;
   /** A cached secret dropped and read again after a refused login. */
-  secretReread(secret: 'kafka' | 'registry'): void;
+  secretReread(secret: 'kafka' | 'registry' | 'postgres'): void;
   /** After a cursor source's run: the age of its oldest event still waiting, in seconds. */
   sourceLag(source: string, seconds: number): void;
   /** A cursor source's retained WAL: the bytes its replication slot keeps the server from removing. */

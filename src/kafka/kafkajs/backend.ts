@@ -1,10 +1,10 @@
 // The kafkajs backend (the default): each transaction is a kafkajs producer on the shared
 // client's connection settings (TLS, SASL, retries, logs routed into ours).
 import type { ProducerBackend, ProducerDeps } from '../backend.ts';
-import type { SharedClient } from '../shared-client.ts';
+import type { ClusterClient } from '../cluster-client.ts';
 import { openTransaction } from './transaction.ts';
 
-export function kafkajsBackend(deps: ProducerDeps, shared: SharedClient): ProducerBackend {
+export function kafkajsBackend(deps: ProducerDeps, shared: ClusterClient): ProducerBackend {
   return {
     name: 'kafkajs',
     ready: async () => undefined,

@@ -1,6 +1,6 @@
 // The librdkafka backend (KAFKA_CLIENT=librdkafka): each transaction is a librdkafka producer,
 // built from the Kafka secret as it is cached now (a rotation re-reads it). Topic metadata and the
-// run ledger stay on the shared kafkajs client (src/kafka/shared-client.ts).
+// run ledger stay on the shared kafkajs client (src/kafka/cluster-client.ts).
 import type { ProducerBackend, ProducerDeps } from '../backend.ts';
 import { loadLibrdkafka } from './load.ts';
 import { openTransaction } from './transaction.ts';

@@ -11,11 +11,11 @@ import {
   errorMessage,
 } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import type { PostgresCredentials } from '../../secrets.ts';
+import { withReread, type PostgresCredentials } from '../../secrets.ts';
 
 export interface OutboxConnectionDeps {
   credentials: () => Promise<PostgresCredentials>;
-  /** Drops the cached secret (after a refused login), so the next attempt reads it again. */
+  /** Drops the cached secret (after a refused login), so the retry reads it again. */
   invalidateCredentials: () => void;
   secretName: string;
   /** Bound on connecting and on each query (OUTBOX_QUERY_TIMEOUT_MS). */
@@ -54,6 +54,18 @@ async function loginOf(deps: OutboxConnectionDeps) {
 export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnection {
   let pool: Promise<pg.Pool> | undefined;
   const login = () => loginOf(deps);
+  // A refused login re-reads the secret once (it may have been rotated), on a new pool.
+  const reread = async () => {
+    deps.invalidateCredentials();
+    const p = await pool?.catch(() => undefined);
+    pool = undefined;
+    await p?.end().catch(() => undefined);
+  };
+  const pooled = () => {
+    pool ??= open();
+    pool.catch(() => (pool = undefined));
+    return pool;
+  };
   const open = async () => {
     const p = new pg.Pool({
       ...(await login()),
@@ -67,35 +79,26 @@ export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnec
     return p;
   };
   return {
-    async query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]> {
-      pool ??= open();
-      pool.catch(() => (pool = undefined));
-      try {
-        const result = await (await pool).query<R>(sql, params);
-        return result.rows;
-      } catch (err) {
-        throw sourceError(err, deps);
-      }
+    query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]> {
+      return withReread(async () => {
+        try {
+          return (await (await pooled()).query<R>(sql, params)).rows;
+        } catch (err) {
+          throw sourceError(err, deps);
+        }
+      }, reread);
     },
     async *pages<R extends Record<string, unknown>>(sql: string, params: unknown[], pageRows: number) {
-      pool ??= open();
-      pool.catch(() => (pool = undefined));
-      const client = await (await pool).connect().catch((err: unknown) => {
-        throw sourceError(err, deps);
-      });
+      const client = await withReread(
+        async () =>
+          (await pooled()).connect().catch((err: unknown) => {
+            throw sourceError(err, deps);
+          }),
+        reread,
+      );
       yield* cursorPages<R>(client, deps, sql, params, pageRows);
     },
-    async replication(applicationName) {
-      const options = { ...(await login()), replication: 'database', application_name: applicationName };
-      const client = new pg.Client(options);
-      client.on('error', () => undefined); // the stream listens for itself (stream.ts)
-      try {
-        await client.connect();
-      } catch (err) {
-        throw sourceError(err, deps);
-      }
-      return client;
-    },
+    replication: (applicationName) => withReread(() => replicationClient(deps, applicationName), reread),
     errorOf: (err) => sourceError(err, deps),
     async close() {
       const p = await pool?.catch(() => undefined);
@@ -103,6 +106,19 @@ export function createOutboxConnection(deps: OutboxConnectionDeps): OutboxConnec
       await p?.end();
     },
   };
+}
+
+/** A connected client in replication mode (one try with the cached secret). */
+async function replicationClient(deps: OutboxConnectionDeps, applicationName: string): Promise<pg.Client> {
+  const options = { ...(await loginOf(deps)), replication: 'database', application_name: applicationName };
+  const client = new pg.Client(options);
+  client.on('error', () => undefined); // the stream listens for itself (stream.ts)
+  try {
+    await client.connect();
+  } catch (err) {
+    throw sourceError(err, deps);
+  }
+  return client;
 }
 
 /** A query's rows through a cursor in one transaction; the connection is released (destroyed unless it ended cleanly). */
@@ -165,7 +181,6 @@ function sourceError(err: unknown, deps: OutboxConnectionDeps): Error {
   const code = (err as { code?: unknown } | null)?.code;
   const message = errorMessage(err);
   if (code === '28P01' || code === '28000') {
-    deps.invalidateCredentials();
     return new AuthenticationError(
       `PostgreSQL refused the credentials of secret ${deps.secretName} (${String(code)}): ${message}`,
     );

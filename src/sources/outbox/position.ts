@@ -9,6 +9,7 @@
 // published of the next one, when a run stopped inside a transaction larger than its maximum.
 import { z } from 'zod';
 import { LedgerError } from '../../errors.ts';
+import { decodeJson } from '../../json.ts';
 import { normalLsn } from './lsn.ts';
 
 /** The database a position belongs to. */
@@ -58,20 +59,11 @@ export function parsePosition(text: string | undefined): OutboxPosition | undefi
         `earlier release and the slot's creation are not published by it: publish those first with that release)`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new LedgerError(`the run ledger's outbox position ${JSON.stringify(text)} is not JSON`);
-  }
-  const parsed = positionSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new LedgerError(
-      `the run ledger's outbox position is not one this release wrote: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
-    );
-  }
-  const { inside, committedAt, ...rest } = parsed.data;
+  const { inside, committedAt, ...rest } = decodeJson(text, positionSchema, (p) =>
+    p.kind === 'syntax'
+      ? new LedgerError(`the run ledger's outbox position ${JSON.stringify(text)} is not JSON`)
+      : new LedgerError(`the run ledger's outbox position is not one this release wrote: ${p.issues}`),
+  );
   return { ...rest, ...(inside ? { inside } : {}), ...(committedAt ? { committedAt } : {}) };
 }
 

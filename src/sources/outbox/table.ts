@@ -3,11 +3,8 @@
 // change; the relay reads the inserts through the table's publication in commit order. The row's
 // `txid` (the writing transaction's id, set by a trigger whatever the writer sends) is what `prune`
 // goes by: every row of a transaction below a relay's recorded horizon was published.
-import { createHash } from 'node:crypto';
 import { ConfigError } from '../../errors.ts';
-
-/** `table` or `schema.table`, lower-case SQL identifiers (quoted in the SQL, so never injected). */
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+import { TABLE_NAME, TABLE_NAME_RULE, shortName } from '../../pg-names.ts';
 
 export interface OutboxTable {
   /** The quoted outbox table, e.g. "public"."order_outbox". */
@@ -29,12 +26,8 @@ export interface OutboxTable {
 }
 
 export function outboxTable(name: string): OutboxTable {
+  if (!TABLE_NAME.test(name)) throw new ConfigError(`OUTBOX_TABLE: ${TABLE_NAME_RULE}, got ${JSON.stringify(name)}`);
   const parts = name.split('.');
-  if (parts.length > 2 || !parts.every((p) => IDENTIFIER.test(p))) {
-    throw new ConfigError(
-      `OUTBOX_TABLE: expected a lower-case table name or schema.table (letters, digits, _), got ${JSON.stringify(name)}`,
-    );
-  }
   const [schema, table] = parts.length === 2 ? [parts[0]!, parts[1]!] : ['public', parts[0]!];
   const q = (id: string) => `"${schema}"."${id}"`;
   return {
@@ -49,14 +42,6 @@ export function outboxTable(name: string): OutboxTable {
     triggerFunction: q(`${table}_set_txid`),
     name,
   };
-}
-
-/** `<base><suffix>` within PostgreSQL's 63 bytes: a long base is cut and keeps a hash of itself. */
-export function shortName(base: string, suffix: string): string {
-  const name = `${base}${suffix}`;
-  if (name.length <= 63) return name;
-  const hash = createHash('sha256').update(base).digest('hex').slice(0, 8);
-  return `${base.slice(0, 63 - suffix.length - 9)}_${hash}${suffix}`;
 }
 
 /** The DDL, idempotent: safe to apply again on every deploy. */

@@ -1,33 +1,32 @@
-// The process's long-lived kafkajs client: an admin connection for topic metadata and settings,
-// and one warm run ledger per ledger topic. Rebuilt after a failure, and once
-// with a re-read secret when Kafka refuses the cached credentials (rotation).
+// What the process asks the cluster, over one long-lived kafkajs client: topics and their partition
+// counts, topics' settings, and the client itself for readers that stay warm (the run ledger's).
+// Rebuilt after a failure, and once with a re-read secret when Kafka refuses the cached
+// credentials (rotation); whoever holds something built on the client hears of each rebuild.
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
 import type { Config } from '../config/index.ts';
-import { AuthenticationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { CredentialSource } from '../secrets.ts';
+import { withReread, type CredentialSource } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
-import { kafkaFor } from './client.ts';
+import { kafkaFor } from './kafkajs-client.ts';
 import { producerErrorFromKafkajs } from './errors.ts';
-import { createRunLedger, type RunLedger } from '../run-ledger/index.ts';
 
-interface Shared {
+interface Connected {
   kafka: Kafka;
   admin: Admin;
-  ledgers: Map<string, RunLedger>;
 }
 
 /** How long a topic's settings read from the broker are trusted before they are read again. */
 const SETTINGS_TTL_MS = 60_000;
 
-export interface SharedClient {
+export interface ClusterClient {
+  /** The kafkajs client, connected now if it is not (the secret re-read once if Kafka refuses it). */
   get(): Promise<{ kafka: Kafka }>;
   /** Drops the cached secret and the client built from it. */
   rotate(): Promise<void>;
+  /** Runs `listener` each time the client is closed (a failure, a rotation, `close`): what was built on it must go. */
+  onClose(listener: () => Promise<void>): void;
   /** Partition counts of the topics that exist (a missing topic is absent from the map). */
   partitionCounts(topics: string[]): Promise<Map<string, number>>;
-  /** The warm run ledger on `topic` (one per topic and process). */
-  runLedger(topic: string): Promise<RunLedger>;
   /** How long `topic` keeps records (retention.ms; Infinity when its cleanup policy never deletes by age). */
   retentionMs(topic: string): Promise<number>;
   /** The size and timestamp limits the broker checks `topic`'s records against. */
@@ -35,38 +34,17 @@ export interface SharedClient {
   close(): Promise<void>;
 }
 
-/**
- * Runs `work`; when Kafka refuses the credentials, lets `rotate` drop the cached secret (it may
- * have been rotated) and runs `work` once more. A second refusal is final.
- */
-export async function withRotation<T>(work: () => Promise<T>, rotate: () => unknown): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (!(err instanceof AuthenticationError)) throw err;
-    await rotate();
-    try {
-      return await work();
-    } catch (retryErr) {
-      if (retryErr instanceof AuthenticationError) {
-        throw new AuthenticationError(`${retryErr.message} (also after re-reading the secret)`);
-      }
-      throw retryErr;
-    }
-  }
-}
-
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
 const { ConfigResourceTypes } = kafkajs;
 
-interface SharedClientDeps {
+interface ClusterClientDeps {
   config: Config['kafka'];
   credentials: CredentialSource;
   logger: Logger;
 }
 
-export function createSharedClient(deps: SharedClientDeps): SharedClient {
-  const { config, logger } = deps;
+export function createClusterClient(deps: ClusterClientDeps): ClusterClient {
+  const { config } = deps;
   const connection = sharedConnection(deps);
   const settingsOf = topicSettingsReader(config, connection);
   const retentionMs = async (topic: string) => retentionOf(await settingsOf(topic));
@@ -76,6 +54,7 @@ export function createSharedClient(deps: SharedClientDeps): SharedClient {
       connection.rereadSecret();
       await connection.reset();
     },
+    onClose: (listener) => void connection.listeners.add(listener),
 
     async partitionCounts(topics) {
       const { admin } = await connection.get();
@@ -85,22 +64,6 @@ export function createSharedClient(deps: SharedClientDeps): SharedClient {
         await connection.reset();
         throw producerErrorFromKafkajs(err, 'reading topic metadata');
       }
-    },
-
-    async runLedger(topic) {
-      const s = await connection.get();
-      let ledger = s.ledgers.get(topic);
-      if (!ledger) {
-        ledger = createRunLedger({
-          kafka: s.kafka,
-          topic,
-          timeoutMs: config.ledgerTimeoutMs,
-          logger,
-          retentionMs: () => retentionMs(topic),
-        });
-        s.ledgers.set(topic, ledger);
-      }
-      return ledger;
     },
 
     retentionMs,
@@ -113,24 +76,22 @@ export function createSharedClient(deps: SharedClientDeps): SharedClient {
 /** The process's one connection: made on first use, shared, and dropped once it fails. */
 interface Connection {
   /** The connection, made now if there is none (re-reading the secret once if Kafka refuses it). */
-  get: () => Promise<Shared>;
-  /** Closes the connection (its run ledgers, its admin client); the next `get` makes a new one. */
+  get: () => Promise<Connected>;
+  /** Closes the connection (what listeners built on it, its admin client); the next `get` makes a new one. */
   reset: () => Promise<void>;
   /** Drops the cached secret, so the next connection reads it anew. */
   rereadSecret: () => void;
+  listeners: Set<() => Promise<void>>;
 }
 
-function sharedConnection(deps: SharedClientDeps): Connection {
-  const { credentials, logger } = deps;
-  let connecting: Promise<Shared> | undefined;
+function sharedConnection(deps: ClusterClientDeps): Connection {
+  const { credentials } = deps;
+  let connecting: Promise<Connected> | undefined;
+  const listeners = new Set<() => Promise<void>>();
+  const rereadSecret = () => credentials.invalidate('kafka');
 
-  const rereadSecret = () => {
-    logger.warn('kafka refused the cached credentials; re-reading the secret once');
-    credentials.invalidate('kafka');
-  };
-
-  function get(): Promise<Shared> {
-    connecting ??= withRotation(() => connectOnce(deps), rereadSecret);
+  function get(): Promise<Connected> {
+    connecting ??= withReread(() => connectOnce(deps), rereadSecret);
     connecting.catch(() => (connecting = undefined));
     return connecting;
   }
@@ -140,15 +101,15 @@ function sharedConnection(deps: SharedClientDeps): Connection {
     connecting = undefined;
     const s = await current?.catch(() => undefined);
     if (!s) return;
-    await Promise.allSettled([...s.ledgers.values()].map((l) => l.close()));
+    await Promise.allSettled([...listeners].map((l) => l()));
     await s.admin.disconnect().catch(() => undefined);
   }
 
-  return { get, reset, rereadSecret };
+  return { get, reset, rereadSecret, listeners };
 }
 
 /** Connects an admin client with the cached secret (one try; the caller re-reads a refused secret). */
-async function connectOnce({ config, credentials, logger }: SharedClientDeps): Promise<Shared> {
+async function connectOnce({ config, credentials, logger }: ClusterClientDeps): Promise<Connected> {
   const creds = await credentials.kafka();
   const kafka = kafkaFor(config, creds, logger);
   // The client's retries (KAFKA_RETRIES), bounded by each read's timeout: a broker that restarts
@@ -165,7 +126,7 @@ async function connectOnce({ config, credentials, logger }: SharedClientDeps): P
     throw producerErrorFromKafkajs(err, 'connecting to Kafka');
   }
   logger.info('kafka client connected', { brokers: creds.bootstrapServers });
-  return { kafka, admin, ledgers: new Map() };
+  return { kafka, admin };
 }
 
 /** Partition counts of the topics in `topics` that exist. */

@@ -2,23 +2,23 @@
 // kafkajs (the default, src/kafka/kafkajs/) or librdkafka (KAFKA_CLIENT=librdkafka,
 // src/kafka/librdkafka/), both behind the contract in backend.ts. A backend only opens, commits
 // and aborts transactions (their order is transaction.ts); everything else is shared here:
-// the long-lived kafkajs client for topic metadata and the run ledger (shared-client.ts),
-// credential rotation, partitioning (partitioner.ts) and error classification (errors.ts).
+// topic metadata and settings through the cluster client (cluster-client.ts), credential
+// rotation, partitioning (partitioner.ts) and error classification (errors.ts).
 //
 // One transaction is one short-lived transactional producer whose transactional id the caller
 // picks: a run's id is the same in every attempt and every process, so opening the transaction
 // fences every earlier producer of the run before the caller decides anything (src/run-ledger/).
 import type { Config } from '../config/index.ts';
 import { TopicNotFoundError } from '../errors.ts';
-import type { RunLedger } from '../run-ledger/index.ts';
+import { withReread } from '../secrets.ts';
 import { withTimeout } from '../timeout.ts';
 import type { ProducerBackend, ProducerDeps, ProducerTransaction, TransactionOptions } from './backend.ts';
+import type { ClusterClient, TopicLimits } from './cluster-client.ts';
 import { kafkajsBackend } from './kafkajs/backend.ts';
 import { librdkafkaBackend } from './librdkafka/backend.ts';
-import { createSharedClient, withRotation, type SharedClient, type TopicLimits } from './shared-client.ts';
-
-export type { TopicLimits } from './shared-client.ts';
 import { runTransaction } from './transaction.ts';
+
+export type { TopicLimits } from './cluster-client.ts';
 
 export interface EventProducer {
   /** The client backend producing records (kafkajs or librdkafka). */
@@ -35,17 +35,16 @@ export interface EventProducer {
    * aborted when it throws. The producer is closed afterwards.
    */
   inTransaction<T>(options: TransactionOptions, work: (tx: ProducerTransaction) => Promise<T>): Promise<T>;
-  /** The run ledger on `topic`, read through a warm reader (fails closed). */
-  ledger(topic: string): Promise<RunLedger>;
+  /** Waits for running transactions to end and closes the backend (not the cluster client: its owner does). */
   close(): Promise<void>;
 }
 
-function backendFor(deps: ProducerDeps, shared: SharedClient): ProducerBackend {
+function backendFor(deps: ProducerDeps, shared: ClusterClient): ProducerBackend {
   return deps.config.client === 'librdkafka' ? librdkafkaBackend(deps) : kafkajsBackend(deps, shared);
 }
 
 /** Partition counts, read once per topic and process; a missing topic is a TopicNotFoundError naming it. */
-function cachedPartitionCounts(shared: SharedClient): (topics: string[]) => Promise<Map<string, number>> {
+function cachedPartitionCounts(shared: ClusterClient): (topics: string[]) => Promise<Map<string, number>> {
   const cache = new Map<string, number>();
   return async (topics) => {
     const missing = topics.filter((t) => !cache.has(t));
@@ -65,9 +64,8 @@ function cachedPartitionCounts(shared: SharedClient): (topics: string[]) => Prom
   };
 }
 
-export function createKafkaProducer(deps: ProducerDeps): EventProducer {
-  const { config } = deps;
-  const shared = createSharedClient(deps);
+export function createEventProducer(deps: ProducerDeps & { cluster: ClusterClient }): EventProducer {
+  const { config, cluster: shared } = deps;
   const backend = backendFor(deps, shared);
   const partitionCounts = cachedPartitionCounts(shared);
   const running = new Set<Promise<unknown>>();
@@ -85,7 +83,7 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
         // Opening fences every earlier producer with this id: a cancelled attempt must not.
         options.throwIfCancelled?.();
         // The secret may have been rotated since it was read: re-read it once if Kafka refuses it.
-        const tx = await withRotation(
+        const tx = await withReread(
           () => backend.open(options),
           () => shared.rotate(),
         );
@@ -99,8 +97,6 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
       return run;
     },
 
-    ledger: (topic) => shared.runLedger(topic),
-
     async close() {
       await withTimeout(
         Promise.allSettled([...running]),
@@ -108,7 +104,6 @@ export function createKafkaProducer(deps: ProducerDeps): EventProducer {
         'waiting for running transactions to end',
       ).catch(() => undefined);
       await backend.close?.();
-      await shared.close();
     },
   };
 }

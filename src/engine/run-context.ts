@@ -1,8 +1,10 @@
-// What every run of the engine shares: its long-lived parts, the per-run lookups, and the clock
-// that says where a try's time went.
+// What every run of the engine shares (the engine's context: its dependencies, the batch encoder,
+// the metrics), and what each run reads first (the encoding facts: schema ids, partition counts and
+// topic limits).
 import type { Config } from '../config/index.ts';
 import type { TransactionOptions } from '../kafka/backend.ts';
-import type { EventProducer } from '../kafka/producer.ts';
+import type { EventProducer } from '../kafka/event-producer.ts';
+import type { RunLedgers } from '../run-ledger/ledgers.ts';
 import type { Logger } from '../logger.ts';
 import type { ProducerMetrics } from '../telemetry/metrics.ts';
 import type { LoadedSchema } from '../schema/order-event.ts';
@@ -19,6 +21,8 @@ export interface EngineDeps {
       transactionRestarts: number;
     };
   producer: EventProducer;
+  /** The run ledgers, one warm reader per ledger topic. */
+  ledgers: Pick<RunLedgers, 'get'>;
   schemaIds: SchemaIds;
   orderEventSchema: LoadedSchema;
   deadLetterSchema: LoadedSchema;
@@ -28,8 +32,8 @@ export interface EngineDeps {
   now?: () => number;
 }
 
-/** The engine's long-lived parts, shared by every run. */
-export interface Parts extends EngineDeps {
+/** The engine's context: its dependencies and what it built from them once, shared by every run. */
+export interface EngineContext extends EngineDeps {
   metrics: ProducerMetrics;
   encode: BatchEncoder;
   observe: TransactionOptions['observe'];
@@ -37,53 +41,30 @@ export interface Parts extends EngineDeps {
 
 /** A run's transaction: `transactionalId` fences every earlier producer with it. */
 export function transactionOptions(
-  parts: Parts,
+  engine: EngineContext,
   transactionalId: string,
   request: { transactionTimeoutMs: number; throwIfCancelled?: () => void },
 ): TransactionOptions {
   return {
     transactionalId,
     timeoutMs: request.transactionTimeoutMs,
-    observe: parts.observe,
+    observe: engine.observe,
     ...(request.throwIfCancelled ? { throwIfCancelled: request.throwIfCancelled } : {}),
   };
 }
 
-/** What encoding needs, looked up once per run. */
-export type RunLookups = Omit<EncodeContext, 'run' | 'headers' | 'sourceIdOf' | 'problemOf'>;
+/** What encoding needs, read once per run: schema ids, partition counts, topic limits. */
+export type EncodingFacts = Omit<EncodeContext, 'run' | 'headers' | 'sourceIdOf' | 'problemOf'>;
 
-/** The schema ids and partition counts every run needs first (none of it decides anything). */
-export async function lookups(parts: Parts): Promise<RunLookups> {
-  const { config, schemaIds } = parts;
+/** The schema ids, partition counts and topic limits every run reads first (none of it decides anything). */
+export async function encodingFacts(engine: EngineContext): Promise<EncodingFacts> {
+  const { config, schemaIds } = engine;
   const [schemaId, dlqSchemaId] = await Promise.all([
-    schemaIds.idFor(config.subject, parts.orderEventSchema.text),
-    schemaIds.idFor(config.dlqSubject, parts.deadLetterSchema.text),
+    schemaIds.idFor(config.subject, engine.orderEventSchema.text),
+    schemaIds.idFor(config.dlqSubject, engine.deadLetterSchema.text),
   ]);
-  const { producer } = parts;
+  const { producer } = engine;
   const partitions = await producer.partitionCounts([config.topic, config.dlqTopic, config.runsTopic]);
   const [events, dlq] = await Promise.all([producer.topicLimits(config.topic), producer.topicLimits(config.dlqTopic)]);
   return { schemaId, dlqSchemaId, partitions, limits: { events, dlq } };
-}
-
-/**
- * A try's time per step, in ms: `open` (the producer: connect, register the transactional id,
- * begin), `check` (the run ledger), `produce` (encode and send), `commit` (the commit and close).
- */
-export type Step = 'open' | 'check' | 'produce' | 'commit';
-export interface StepClock {
-  mark(step: Step): void;
-  readonly ms: Partial<Record<Step, number>>;
-}
-
-export function stepClock(): StepClock {
-  let last = performance.now();
-  const ms: Partial<Record<Step, number>> = {};
-  return {
-    ms,
-    mark(step) {
-      const now = performance.now();
-      ms[step] = Math.round((now - last) * 10) / 10;
-      last = now;
-    },
-  };
 }

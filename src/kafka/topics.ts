@@ -1,7 +1,5 @@
-// Topic administration and reading topics back (for the topics, dlq and verify commands).
+// Topic administration: topics created, or their settings brought to a spec (`topics ensure`).
 import kafkajs, { type Admin, type Kafka } from 'kafkajs';
-import type { Config } from '../config/index.ts';
-import { ledgerTopicConfig } from '../run-ledger/topic.ts';
 import { withTimeout } from '../timeout.ts';
 import { TransientError } from '../errors.ts';
 import { producerErrorFromKafkajs } from './errors.ts';
@@ -9,7 +7,7 @@ import { producerErrorFromKafkajs } from './errors.ts';
 // kafkajs is CommonJS and this export is not visible to ESM named imports.
 const { ConfigResourceTypes, ConfigSource } = kafkajs;
 
-interface TopicSpec {
+export interface TopicSpec {
   topic: string;
   partitions: number;
   replicationFactor: number;
@@ -156,19 +154,4 @@ async function topicConfigs(admin: Admin, specs: TopicSpec[]): Promise<Map<strin
   return new Map(
     resources.map((r) => [r.resourceName, new Map(r.configEntries.map((c) => [c.configName, c.configValue]))]),
   );
-}
-
-/** The topics the producer needs: events, dead letters, and the run ledger. */
-export function producerTopics(k: Config['kafka']): TopicSpec[] {
-  return [
-    { topic: k.topic, partitions: k.topicPartitions, replicationFactor: k.topicReplicationFactor },
-    { topic: k.dlqTopic, partitions: k.topicPartitions, replicationFactor: k.topicReplicationFactor },
-    {
-      topic: k.runsTopic,
-      partitions: k.runsPartitions,
-      replicationFactor: k.topicReplicationFactor,
-      configEntries: ledgerTopicConfig(k.runsRetentionMs),
-      keepsPartitions: true,
-    },
-  ];
 }
