@@ -58,7 +58,7 @@ export class DeliveryRejectedError extends ProducerError {
   readonly retryable = false;
 }
 
-/** The run ledger holds a record it cannot read: guessing could produce a slot twice. */
+/** The run ledger holds a record it cannot read: guessing could produce a run twice. */
 export class LedgerError extends ProducerError {
   readonly retryable = false;
 }
@@ -71,7 +71,7 @@ export class RunRequestChangedError extends ProducerError {
   readonly retryable = false;
 }
 
-/** The run's slot is older than the ledger keeps records: it can no longer tell whether it was produced. */
+/** The run's nominal time is older than the ledger keeps records: it can no longer tell whether it was produced. */
 export class LedgerRetentionError extends ProducerError {
   readonly retryable = false;
 }
@@ -79,7 +79,7 @@ export class LedgerRetentionError extends ProducerError {
 /** The run ledger could not be read to its end in time (an open transaction, a slow broker). Retryable. */
 export class LedgerUnavailableError extends TransientError {}
 
-/** A newer producer of the same slot took over (this attempt is a zombie). Retryable: the next attempt finds the ledger. */
+/** A newer producer of the same run took over (this attempt is a zombie). Retryable: the next attempt finds the ledger. */
 export class ProducerFencedError extends TransientError {}
 
 /**

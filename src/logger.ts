@@ -24,9 +24,10 @@ export function createLogger(
     (message: string, meta: LogMeta = {}): void => {
       if (ORDER[lvl] < ORDER[level]) return;
       // URLs lose their user-info (a password in a URL must not reach a log line).
-      write(
-        redactUrls(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...base, ...meta }, jsonSafe)),
-      );
+      // A field named time, level or message cannot overwrite the line's own.
+      const fields: LogMeta = { ...base, ...meta };
+      for (const own of ['time', 'level', 'message']) delete fields[own];
+      write(redactUrls(JSON.stringify({ time: new Date().toISOString(), level: lvl, message, ...fields }, jsonSafe)));
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

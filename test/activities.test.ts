@@ -6,6 +6,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type ActivityDeps } from '../src/activities/index.ts';
 import type { RunRequest } from '../src/engine/index.ts';
 import type { ProduceEventsInput } from '../src/activities/types.ts';
+import { generatorSource } from '../src/sources/generator.ts';
+
+const FOLLOW = { commitEveryRows: 10_000, segmentMs: 300_000, segmentsPerRun: 100, walHeartbeatMs: 10_000 };
 
 describe('produceEvents activity (MockActivityEnvironment)', () => {
   const deps = (produceRun: ActivityDeps['produceRun']): ActivityDeps => ({
@@ -14,7 +17,9 @@ describe('produceEvents activity (MockActivityEnvironment)', () => {
       maxEventCount: 100,
       activity: { startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 800 },
       transactionMaxTimeoutMs: 900_000,
+      follow: FOLLOW,
     },
+    source: generatorSource,
   });
   const report = {
     topic: 't',

@@ -178,7 +178,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     if (late instanceof Error) {
       assert.ok(late instanceof TransientError, `${late.name}: ${late.message}`);
     } else {
-      assert.equal(late, 'already-produced');
+      assert.equal(late, 'already-committed');
     }
     const ids = await orderIds(second);
     assert.equal(ids.length, 10);
@@ -194,11 +194,11 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
     assert.equal(produced.status, 'produced');
     const again = track(testApp(config));
     const outcome = await again.engine.produceRun(asRun(runRequest(slot, 7)));
-    assert.equal(outcome.status, 'already-produced');
-    assert.equal(outcome.status === 'already-produced' && outcome.report.acknowledged, 7);
+    assert.equal(outcome.status, 'already-committed');
+    assert.equal(outcome.status === 'already-committed' && outcome.report.acknowledged, 7);
     assert.equal(outcome.firstOrderId, produced.firstOrderId);
     // The same process asking again finds it in its warm reader too.
-    assert.equal((await first.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'already-produced');
+    assert.equal((await first.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'already-committed');
     assert.equal((await orderIds(first)).length, 7);
   });
 
@@ -216,7 +216,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       'produced',
       'B is not "already produced"',
     );
-    assert.equal((await appB.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'already-produced');
+    assert.equal((await appB.engine.produceRun(asRun(runRequest(slot, 7)))).status, 'already-committed');
     assert.equal((await orderIds(appA)).length, 7);
     assert.equal((await orderIds(appB)).length, 7);
   });
@@ -360,7 +360,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
       const outcome = await app.engine.produceRun(asRun(runRequest(slot, 3)));
       assert.equal(
         outcome.status,
-        'already-produced',
+        'already-committed',
         'once the open transaction ended, the record behind it is found',
       );
       assert.deepEqual(await orderIds(app), [], 'nothing of the run was sent');
@@ -423,7 +423,7 @@ describeEachKafkaClient('exactly once per run (engine, real broker)', () => {
         identity: { origin: nightly, nominalTimeMs: slot },
       }),
     );
-    assert.equal(again.status, 'already-produced');
+    assert.equal(again.status, 'already-committed');
     assert.equal(again.firstOrderId, String(legacyFirst));
     await assert.rejects(
       app.engine.produceRun(asRun({ ...runRequest(slot, 6), identity: { origin: nightly, nominalTimeMs: slot } })),

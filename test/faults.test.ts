@@ -10,8 +10,9 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { RunSummary } from '../src/activities/types.ts';
 import { attemptsOf, createFaultKit, midSend } from './support/fault-kit.ts';
 import { describeEachKafkaClient, type KafkaClient } from './support/kafka-clients.ts';
-import { stackPid, uniqueName } from './support/services.ts';
+import { stackPid } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
+import { rerunFromFirstTask } from './support/workflow-reset.ts';
 
 const run = promisify(execFile);
 /**
@@ -141,16 +142,7 @@ describeEachKafkaClient('fault suite (real processes killed and frozen)', (kafka
     const handle = await s.start(3_000);
     const first = await handle.result();
     assert.equal(first.alreadyCommitted, false);
-    const history = await handle.fetchHistory();
-    const firstTask = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-    const { runId } = await client.workflowService.resetWorkflowExecution({
-      namespace: 'default',
-      workflowExecution: { workflowId: handle.workflowId, runId: (await handle.describe()).runId },
-      workflowTaskFinishEventId: firstTask!.eventId,
-      reason: 'fault suite: execute the same run again',
-      requestId: uniqueName('reset'),
-    });
-    const again = (await client.workflow.getHandle(handle.workflowId, runId ?? undefined).result()) as RunSummary;
+    const again = await rerunFromFirstTask(client, handle, 'fault suite: execute the same run again');
     assert.equal(again.nominalTime, first.nominalTime, 'a reset keeps the run its nominal time');
     assert.equal(again.alreadyCommitted, true);
     assert.match(again.summary, /^Already produced 3000 events/);

@@ -2,30 +2,18 @@
 // add, status and prune around a real run; and the unhappy paths: a bad table name, a missing
 // table, a wrong password (named by its secret, never printed).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, test } from 'node:test';
 import type { App } from '../src/app.ts';
 import { createTopicsFor, envFor, putSecret, readDecoded, testApp, testConfig } from './support/app.ts';
 import { assertEachRowOnce, pgClient, publishOnce } from './support/outbox.ts';
+import { outboxCli } from './support/outbox-cli.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { readSecretJson, uniqueName } from './support/services.ts';
 
-const run = promisify(execFile);
 const apps: App[] = [];
 after(async () => {
   await Promise.allSettled(apps.map((a) => a.close()));
 });
-
-async function outboxCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/outbox.ts', ...args], { env });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
 
 const freshTable = () =>
   uniqueName('obcli')

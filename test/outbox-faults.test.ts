@@ -14,6 +14,7 @@ import { assertEachRowOnce, insertMany, newOutbox, range } from './support/outbo
 import { scheduleCli } from './support/schedule-cli.ts';
 import { stackPid, uniqueName } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
+import { rerunFromFirstTask } from './support/workflow-reset.ts';
 
 const run = promisify(execFile);
 /** Rows in the runs struck mid-send: a send of a few seconds on each backend. */
@@ -141,16 +142,7 @@ describeEachKafkaClient('outbox source under faults (Temporal, worker processes,
     const first = await handle.result();
     assert.equal(first.acknowledged, 500);
     await insertMany(s.table, range(501, 7));
-    const history = await handle.fetchHistory();
-    const firstTask = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-    const { runId } = await client.workflowService.resetWorkflowExecution({
-      namespace: 'default',
-      workflowExecution: { workflowId: handle.workflowId, runId: (await handle.describe()).runId },
-      workflowTaskFinishEventId: firstTask!.eventId,
-      reason: 'outbox suite: execute the same run again',
-      requestId: uniqueName('reset'),
-    });
-    const again = (await client.workflow.getHandle(handle.workflowId, runId ?? undefined).result()) as RunSummary;
+    const again = await rerunFromFirstTask(client, handle, 'outbox suite: execute the same run again');
     assert.equal(again.acknowledged, 7);
     assert.equal(sourceOf(again).from, sourceOf(first).to);
     await assertEachRowOnce(s.app, range(1, 507));

@@ -15,21 +15,12 @@ import { envFor, readDecoded } from './support/app.ts';
 import { createFaultKit } from './support/fault-kit.ts';
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { newOutbox, pgClient } from './support/outbox.ts';
+import { outboxCli } from './support/outbox-cli.ts';
 import { freePort, plaintextKafka, stackPid } from './support/services.ts';
 import { temporalClient } from './support/worker.ts';
 
 const run = promisify(execFile);
 
-/** `npm run outbox -- <args>` as a user runs it: its exit code and output. */
-async function outboxCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/outbox.ts', ...args], { env });
-    return { code: 0, out: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, out: e.stdout + e.stderr };
-  }
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let client: Client;

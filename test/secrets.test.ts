@@ -1,8 +1,8 @@
 // The credential source (src/secrets.ts): its cache, and secrets refused before use.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SecretError, TransientError } from '../src/errors.ts';
-import { createCredentialSource } from '../src/secrets.ts';
+import { AuthenticationError, SecretError, TransientError } from '../src/errors.ts';
+import { createCredentialSource, withReread } from '../src/secrets.ts';
 
 describe('credential cache', () => {
   const kafkaJson = JSON.stringify({ bootstrap_servers: 'a:1, b:2', api_key: 'k', api_secret: 's' });
@@ -111,5 +111,90 @@ describe('secrets refused before use', () => {
       assert.doesNotMatch(err.message, /hunter2|admin/);
       return true;
     });
+  });
+});
+
+describe('the PostgreSQL secret and re-reads', () => {
+  const pg = { host: 'db.internal', database: 'orders', user: 'relay', password: 'pw' };
+  const source = (read: (name: string) => Promise<string>, extra: { postgresSecretName?: string } = {}) => {
+    const rereads: string[] = [];
+    const s = createCredentialSource({
+      read,
+      kafkaSecretName: 'k',
+      registrySecretName: 'r',
+      ...extra,
+      ttlMs: 60_000,
+      onReread: (which) => rereads.push(which),
+    });
+    return { s, rereads };
+  };
+
+  test('postgres(): port 5432 and TLS by default for a remote host, off for the local one; cached like the others', async () => {
+    let reads = 0;
+    const { s } = source(
+      async () => {
+        reads++;
+        return JSON.stringify(pg);
+      },
+      { postgresSecretName: 'order-events/postgres' },
+    );
+    assert.deepEqual(await s.postgres(), { ...pg, port: 5432, ssl: true });
+    await s.postgres();
+    assert.equal(reads, 1);
+    const local = source(async () => JSON.stringify({ ...pg, host: '127.0.0.1', port: 5433 }), {
+      postgresSecretName: 'p',
+    });
+    assert.equal((await local.s.postgres()).ssl, false);
+  });
+
+  test('postgres() without a configured secret name is a SecretError naming the setting', async () => {
+    const { s } = source(async () => '{}');
+    await assert.rejects(
+      s.postgres(),
+      (e: Error) => e instanceof SecretError && /POSTGRES_SECRET_NAME/.test(e.message),
+    );
+  });
+
+  test('invalidate tells onReread which secret is read again (the metric and the log line)', async () => {
+    const { s, rereads } = source(async () => JSON.stringify(pg), { postgresSecretName: 'p' });
+    s.invalidate('postgres');
+    s.invalidate('kafka');
+    assert.deepEqual(rereads, ['postgres', 'kafka']);
+  });
+
+  test('withReread: a refused login re-reads once and tries again; a second refusal is final and says so', async () => {
+    let tries = 0;
+    let rereads = 0;
+    const ok = await withReread(
+      async () => {
+        if (++tries === 1) throw new AuthenticationError('refused');
+        return 'in';
+      },
+      () => rereads++,
+    );
+    assert.deepEqual([ok, tries, rereads], ['in', 2, 1]);
+    await assert.rejects(
+      withReread(
+        async () => {
+          throw new AuthenticationError('PostgreSQL refused the credentials');
+        },
+        () => rereads++,
+      ),
+      (e: Error) =>
+        e instanceof AuthenticationError &&
+        /refused the credentials \(also after re-reading the secret\)$/.test(e.message),
+    );
+    assert.equal(rereads, 2);
+    // Any other failure is not a reason to re-read.
+    await assert.rejects(
+      withReread(
+        async () => {
+          throw new TransientError('down');
+        },
+        () => rereads++,
+      ),
+      TransientError,
+    );
+    assert.equal(rereads, 2);
   });
 });

@@ -20,6 +20,7 @@ import { createTopicsFor, envFor, putSecret, readDecoded, testApp, testConfig } 
 import { describeEachKafkaClient } from './support/kafka-clients.ts';
 import { insertRows, outboxConfig, pgClient, range } from './support/outbox.ts';
 import { outboxTable } from '../src/sources/outbox/table.ts';
+import { generatorSource } from '../src/sources/generator.ts';
 import { readSecretJson, temporalAddress, temporalCli, uniqueName } from './support/services.ts';
 import { startWorker, temporalClient, workflowBundle, type TestWorker } from './support/worker.ts';
 
@@ -363,7 +364,9 @@ describe('produceEvents activity (MockActivityEnvironment, fake engine)', () => 
         maxEventCount: 100,
         activity: { startToCloseTimeoutMs: 60_000, heartbeatTimeoutMs: 10_000 },
         transactionMaxTimeoutMs: 900_000,
+        follow: { commitEveryRows: 10_000, segmentMs: 300_000, segmentsPerRun: 100, walHeartbeatMs: 10_000 },
       },
+      source: generatorSource,
     });
     const env = new MockActivityEnvironment({
       attempt,

@@ -5,22 +5,21 @@ import { ConfigError, InvalidInputError, ProducerError, SourceMismatchError, err
 import type { RunOutcome, RunRequest } from '../engine/index.ts';
 import { originOf, slotTime } from '../run-ledger/index.ts';
 import type { EventSource } from '../sources/contract.ts';
-import { generatorSource } from '../sources/generator.ts';
 import { followActivity, type FollowDeps } from './follow.ts';
 import type { FollowInput, FollowSegment, Limits, ProduceEventsInput, ProduceEventsResult } from './types.ts';
 
 export interface ActivityDeps {
   /** The engine: fences the run (or its source), consults the run ledger, and produces the run at most once. */
   produceRun(request: RunRequest): Promise<RunOutcome>;
-  /** Where the events come from (EVENT_SOURCE); the generator when absent. */
-  source?: EventSource;
+  /** Where the events come from (EVENT_SOURCE, chosen in src/sources/index.ts). */
+  source: EventSource;
   config: {
     maxEventCount: number;
     activity: { startToCloseTimeoutMs: number; heartbeatTimeoutMs: number };
     /** The longest transaction the broker allows (transaction.max.timeout.ms). */
     transactionMaxTimeoutMs: number;
-    /** The following relay (FOLLOW_*); the defaults when absent. */
-    follow?: FollowDeps['follow'] & { segmentsPerRun: number };
+    /** The following relay (FOLLOW_*). */
+    follow: FollowDeps['follow'] & { segmentsPerRun: number };
   };
   /** The following relay's follower for a workflow (an outbox worker only). */
   follower?: FollowDeps['follower'];
@@ -31,17 +30,14 @@ export interface ActivityDeps {
 }
 
 /** The activities; the workflow's proxies are typed from this factory's return type. */
-/** FOLLOW_*'s defaults (src/config/schema.ts), for deps built without them. */
-const FOLLOW_DEFAULTS = { commitEveryRows: 10_000, segmentMs: 300_000, segmentsPerRun: 100, walHeartbeatMs: 10_000 };
-
 export function createActivities(deps: ActivityDeps) {
-  const followConfig = deps.config.follow ?? FOLLOW_DEFAULTS;
+  const followConfig = deps.config.follow;
   const follow = followActivity({
     produceRun: (request) => deps.produceRun(request),
     ...(deps.follower ? { follower: deps.follower } : {}),
     ...(deps.lagBytes ? { lagBytes: deps.lagBytes } : {}),
     ...(deps.stopping ? { stopping: deps.stopping } : {}),
-    sourceName: (deps.source ?? generatorSource).name,
+    sourceName: deps.source.name,
     follow: followConfig,
   });
   return {
@@ -89,7 +85,7 @@ async function produce(
 ): Promise<ProduceEventsResult> {
   const { workflowExecution, attempt, startToCloseTimeoutMs } = ctx.info;
   if (!workflowExecution) throw new InvalidInputError('produceEvents runs inside a workflow only');
-  const source = deps.source ?? generatorSource;
+  const { source } = deps;
   checkInput(input, deps.config.maxEventCount, source.name);
   checkTimeout(startToCloseTimeoutMs, deps.config.transactionMaxTimeoutMs);
   const { nominalTimeMs, eventCount } = input;
@@ -107,15 +103,15 @@ async function produce(
     // An attempt never outlives its start-to-close timeout, so its transaction fits in it.
     transactionTimeoutMs: startToCloseTimeoutMs,
   });
-  if (outcome.status === 'already-produced') {
+  if (outcome.status === 'already-committed') {
     ctx.log.info('run already produced; nothing sent', { run: outcome.key, by: outcome.producedBy, attempt });
   }
   const { firstOrderId, lastOrderId, source: progressOfSource } = outcome;
   return {
     ...outcome.report,
-    slot: slotTime(nominalTimeMs),
+    nominalTime: slotTime(nominalTimeMs),
     runKey: outcome.key,
-    alreadyCommitted: outcome.status === 'already-produced',
+    alreadyCommitted: outcome.status === 'already-committed',
     ...(firstOrderId !== undefined ? { firstOrderId } : {}),
     ...(lastOrderId !== undefined ? { lastOrderId } : {}),
     ...(progressOfSource ? { source: progressOfSource } : {}),

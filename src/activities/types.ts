@@ -25,9 +25,9 @@ export interface ProduceEventsInput {
 }
 
 export interface ProduceEventsResult extends RunReport {
-  /** The run's slot: its nominal time (ISO 8601). */
-  slot: string;
-  /** The run's identity as the run ledger keys it: topic, slot and schedule (or workflow id). */
+  /** The run's nominal time (ISO 8601): the schedule's time for it, or the workflow's start. */
+  nominalTime: string;
+  /** The run's identity as the run ledger keys it: topic, nominal time and schedule (or workflow id). */
   runKey: string;
   /** True when the run was already produced (by an earlier attempt or execution) and nothing was sent. */
   alreadyCommitted: boolean;

@@ -2,27 +2,21 @@
 // relay is one workflow per source, `outbox-follow:<source>`, so starting it twice is refused by
 // Temporal itself and the second start is told which run is following.
 import {
-  Client,
-  Connection,
+  type Client,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import type { Config } from '../config/index.ts';
-import { temporalTls } from '../temporal-connection.ts';
+import { withTemporalClient } from '../temporal-connection.ts';
 import type { followOutboxWorkflow } from '../workflows/index.ts';
 
 /** The follower's workflow id: one per source (a second start of it is refused). */
 export const followerWorkflowId = (source: string): string => `outbox-follow:${source}`;
 
-export async function withTemporal<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
-  const { temporal } = config;
-  const connection = await Connection.connect({ address: temporal.address, tls: temporalTls(temporal) });
-  try {
-    return await work(new Client({ connection, namespace: temporal.namespace }));
-  } finally {
-    await connection.close();
-  }
+/** Runs `work` with a Temporal client for `config` (src/temporal-connection.ts), its connection closed afterwards. */
+export function withTemporal<T>(config: Config, work: (client: Client) => Promise<T>): Promise<T> {
+  return withTemporalClient(config.temporal, work);
 }
 
 /** Starts the source's follower; a running one is named instead (exit code 1). */

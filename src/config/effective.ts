@@ -23,7 +23,7 @@ export function effectiveSettings(
     TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
     TEMPORAL_TLS: config.temporal.tls ? 'on' : 'off',
     AWS_REGION: config.secrets.region,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] ?? 'the AWS endpoint of the region',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] || 'the AWS endpoint of the region',
     KAFKA_SECRET_NAME: config.secrets.kafkaSecretName,
     REGISTRY_SECRET_NAME: config.secrets.registrySecretName,
     KAFKA_TOPIC: config.kafka.topic,

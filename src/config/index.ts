@@ -1,4 +1,5 @@
-// Every setting the app reads, validated once at start-up; no other module reads process.env.
+// Every setting the app reads, validated once at start-up. Besides loadConfig, only the local
+// stack's settings (local-env.ts) and the worker's report of where settings came from read process.env.
 // The defaults are the local stack's (npm run stack:up). A deployment sets the settings listed
 // first in schema.ts; the worker logs where each of those came from (effective.ts).
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// A RunSource's plan: the run is keyed by its identity (topic, origin, slot) and produced at most
+// A RunSource's plan: the run is keyed by its identity (topic, origin, nominal time) and produced at most
 // once. Inside its transaction, every earlier producer of the run fenced, the ledger is asked
 // whether the run was produced; if not, its events (a pure function of the run) are produced with
 // the ledger record riding the last batch.
@@ -17,7 +17,8 @@ import type { EngineContext } from './run-context.ts';
 import type { RunOutcome, RunRequest } from './types.ts';
 
 type Decided =
-  { status: 'produced'; report: RunReport } | { status: 'already-produced'; record: LedgerRecord | LegacyLedgerRecord };
+  | { status: 'produced'; report: RunReport }
+  | { status: 'already-committed'; record: LedgerRecord | LegacyLedgerRecord };
 
 export function runSourcePlan(engine: EngineContext, request: RunRequest, source: RunSource): Plan<Decided> {
   const { config } = engine;
@@ -30,11 +31,11 @@ export function runSourcePlan(engine: EngineContext, request: RunRequest, source
   return {
     key,
     transactionalId: runTransactionalId(identity),
-    attributes: { 'order_events.slot': new Date(identity.nominalTimeMs).toISOString() },
+    attributes: { 'order_events.nominal_time': new Date(identity.nominalTimeMs).toISOString() },
     async decide(t) {
       const answer = await t.ledger.check(identity, params);
       t.steps.mark('check');
-      if (answer.status === 'produced') return { status: 'already-produced', record: answer.record };
+      if (answer.status === 'produced') return { status: 'already-committed', record: answer.record };
       const by = { ...request.run, ...ids };
       const report = await t.produce({
         events: source.events({
@@ -59,7 +60,7 @@ export function runSourcePlan(engine: EngineContext, request: RunRequest, source
         stepsMs: after.steps,
       });
       return {
-        status: 'already-produced',
+        status: 'already-committed',
         key,
         report: reportOf(record),
         producedBy: record.workflowId,

@@ -27,7 +27,7 @@ export async function withRestarts<T>(transaction: () => Promise<T>, policy: Res
       policy.throwIfCancelled?.();
       const pauseMs = 250 * 2 ** restart;
       policy.logger.warn('run transaction restarted after a transient failure', {
-        slot: policy.run,
+        run: policy.run,
         restart: restart + 1,
         of: policy.restarts,
         pauseMs,

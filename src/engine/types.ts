@@ -8,7 +8,7 @@ export interface RunRequest {
   source: EventSource;
   /** A RunSource's event count; the most a CursorSource's run publishes (the rest waits for the next run). */
   eventCount: number;
-  /** The run's slot: a RunSource's event time and identity; recorded and logged for a CursorSource. */
+  /** The run's nominal time: a RunSource's event time and identity; recorded and logged for a CursorSource. */
   nominalTimeMs: number;
   /** Who started the run (a schedule, or a workflow by hand): part of a RunSource's identity. */
   origin?: RunOrigin;
@@ -34,8 +34,8 @@ export interface SourceProgress {
 }
 
 export interface RunOutcome {
-  /** `already-produced`: an earlier attempt or execution produced the run, and nothing was sent. */
-  status: 'produced' | 'already-produced';
+  /** `already-committed`: an earlier attempt or execution produced the run, and nothing was sent. */
+  status: 'produced' | 'already-committed';
   /** The run's key in the ledger: its identity, or its source's position chain. */
   key: string;
   /** What the run produced (from its ledger record when already produced). */

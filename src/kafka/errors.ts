@@ -88,7 +88,7 @@ export function classifyKafkaFailure(f: KafkaFailure, what: string): ProducerErr
   if (type === 'CONCURRENT_TRANSACTIONS') {
     return new ConcurrentTransactionError(
       `another producer with this transactional id was opening or ending a transaction while ${what} ` +
-        `(${type}): a run of the same source or slot started at the same time`,
+        `(${type}): a run of the same source or the same run started at the same time`,
       { cause: f.cause },
     );
   }

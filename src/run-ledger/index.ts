@@ -5,11 +5,13 @@
 // the run fenced) and rides `entryFor`'s record on its last batch.
 //
 //   identity.ts   the run's identity: ledger key, transactional id, order ids
-//   record.ts     the record codec (this release's and the earlier slot-keyed format)
+//   record.ts     the record codec (this release's and the earlier format keyed by nominal time alone)
+//   position.ts   a cursor source's position record: its key, transactional id and codec
 //   match.ts      what the records read mean for a run: its record, its request, its order ids
 //   placement.ts  the check that every record read sits on its key's partition
 //   reader.ts     the warm, fail-closed reader (one consumer per worker)
-//   topic.ts      the topic's settings and the partition a key lives on
+//   topic.ts      the topic's settings, the partition a key lives on, the topics a deployment needs
+//   ledgers.ts    one warm ledger per ledger topic and process, over the cluster client
 import type { Kafka } from 'kafkajs';
 import { LedgerRetentionError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -83,7 +85,7 @@ export interface RunLedger {
   /**
    * What the ledger says about `identity` asked with `params`. Call it only once every earlier
    * producer of the run is fenced. Never answers "absent" unless the run's partition was read to
-   * its end; refuses a changed request, a slot older than the ledger's retention, and a ledger
+   * its end; refuses a changed request, a run whose nominal time is older than the ledger's retention, and a ledger
    * whose partition count changed under its records.
    */
   check(identity: RunIdentity, params: RunParams): Promise<LedgerAnswer>;
@@ -121,7 +123,7 @@ interface RunLedgerDeps {
   now?: () => number;
 }
 
-/** How close to the retention limit a slot may be: room for clock skew between worker and broker. */
+/** How close to the retention limit a run's nominal time may be: room for clock skew between worker and broker. */
 const retentionMargin = (retentionMs: number) => Math.min(5 * 60_000, retentionMs / 10);
 
 /** One ledger's reader and what its checks have learned, shared by the steps of every check. */
@@ -160,7 +162,7 @@ export function createRunLedger(deps: RunLedgerDeps): RunLedger {
       const partitionCount = await state.reader.partitionCount();
       const key = positionKey(topic, source);
       const partition = ledgerPartitionOf(key, partitionCount);
-      const found = await readRunPartition(state, partition, partitionCount, [key]);
+      const found = await readLedgerPartition(state, partition, partitionCount, [key]);
       const value = found.get(key)?.value;
       return {
         record: value ? decodePositionRecord(key, value) : undefined,
@@ -210,7 +212,7 @@ async function checkRun(
   // Ledgers written before run identities were complete have one partition (topics ensure made
   // them so) and keyed records by slot time; a larger ledger never held such records.
   const legacy = partitionCount === 1 ? legacyKey(identity.nominalTimeMs) : undefined;
-  const found = await readRunPartition(state, partition, partitionCount, legacy ? [key, legacy] : [key]);
+  const found = await readLedgerPartition(state, partition, partitionCount, legacy ? [key, legacy] : [key]);
   const record = recordOfRun(identity, key, legacy, found);
   if (record) {
     refuseChangedRequest(identity, record, params);
@@ -220,21 +222,21 @@ async function checkRun(
   return { status: 'absent', place: { topic: deps.topic, key, partition, partitionCount } };
 }
 
-/** Refuses a slot so old that the ledger may have deleted its record already. */
+/** Refuses a run so old that the ledger may have deleted its record already. */
 async function guardRetention(deps: RunLedgerDeps, now: () => number, identity: RunIdentity): Promise<void> {
   const retention = await deps.retentionMs();
   const age = now() - identity.nominalTimeMs;
   if (!Number.isFinite(retention) || age < retention - retentionMargin(retention)) return;
   const days = (ms: number) => `${(ms / 86_400_000).toFixed(1)} days`;
   throw new LedgerRetentionError(
-    `refusing slot ${slotTime(identity.nominalTimeMs)} (${describeRun(identity)}): it is ${days(age)} old and the ` +
+    `refusing the run of ${slotTime(identity.nominalTimeMs)} (${describeRun(identity)}): it is ${days(age)} old and the ` +
       `run ledger ${deps.topic} keeps records ${days(retention)} (retention.ms=${retention}), so it can no longer tell ` +
       `whether this run was produced; producing it could publish its events twice`,
   );
 }
 
-/** Reads the run's `partition` (the whole ledger when needed) to its end; the entries held for `keys`. */
-async function readRunPartition(
+/** Reads a ledger `partition` (the whole ledger when needed) to its end: the entries held for `keys` (runs or positions). */
+async function readLedgerPartition(
   state: LedgerState,
   partition: number,
   partitionCount: number,

@@ -1,7 +1,7 @@
 // The position records of cursor sources (src/sources/contract.ts): one key per source and topic,
 // rewritten by every run of the source in its own transaction, so the latest record (the one a
 // compacted topic keeps) is where the next run starts. Its transactional id is the source's, not
-// a slot's: every run of the source, whatever its slot or origin, fences every earlier one.
+// a slot's: every run of the source, whatever its nominal time or origin, fences every earlier one.
 import { z } from 'zod';
 import { LedgerError } from '../errors.ts';
 import { decodeJson } from '../json.ts';

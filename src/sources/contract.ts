@@ -2,7 +2,7 @@
 // the engine publish every event exactly once, whatever fails. There are two ways to do that, and
 // a source takes exactly one of them (docs/event-sources.md):
 //
-//   RunSource     the events are a pure function of the run: the same slot, count and order-id
+//   RunSource     the events are a pure function of the run: the same nominal time, count and order-id
 //                 block give the same events in every attempt and execution. The run ledger keys
 //                 the run by its identity, so a second attempt finds it produced and sends nothing.
 //                 The tutorial's generator (generator.ts) is one.
@@ -10,7 +10,7 @@
 //                 the position the last committed run recorded, up to a position it chooses, and
 //                 records that position in the ledger record of its own Kafka transaction: the
 //                 events and the position commit together or not at all. Runs of one source are
-//                 fenced by the source (one transactional id per source), not by the slot, so two
+//                 fenced by the source (one transactional id per source), not by the run, so two
 //                 runs at once never publish the same event. The PostgreSQL outbox (outbox/) is one.
 
 import type { DeadLetterFailure } from '../dlq/envelope.ts';

@@ -9,7 +9,7 @@ export interface ProducerMetrics {
   produced(events: number): void;
   deadLettered(events: number): void;
   runCommitted(): void;
-  /** An attempt found its slot in the run ledger and sent nothing. */
+  /** An attempt found its run in the run ledger and sent nothing. */
   runAlreadyCommitted(): void;
   transactionAborted(): void;
   /** One batch handed over (kafkajs: acknowledged; librdkafka: queued). */

@@ -1,10 +1,10 @@
 // A real worker process (src/worker.ts as `npm run worker` runs it, or test/support/fault-worker.ts
-// around it), for the fault suite: its pid is ours to signal, its output ours to read.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+// around it), for the fault suite: its pid is ours to signal, its output ours to read. Started by
+// scripts/worker-process.ts (shared with bench/) with the test's settings and the workflow bundle.
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startWorkerChild } from '../../scripts/worker-process.ts';
 import type { Config } from '../../src/config/index.ts';
 import { envFor } from './app.ts';
 import { workflowBundle } from './worker.ts';
@@ -38,9 +38,10 @@ export async function startWorkerProcess(
   /** The program: the worker itself, or test support's fault worker around it. */
   entry = 'src/worker.ts',
 ): Promise<WorkerProcess> {
-  // As `npm run worker` starts it (WORKER_HEAP_MB: V8's heap limit).
-  const heap = `--max-old-space-size=${process.env['WORKER_HEAP_MB'] ?? '256'}`;
-  const child: ChildProcess = spawn(process.execPath, [heap, '--import', 'tsx', entry], {
+  const w = await startWorkerChild({
+    entry,
+    // As `npm run worker` starts it (WORKER_HEAP_MB: V8's heap limit).
+    heapMb: process.env['WORKER_HEAP_MB'],
     env: envFor(config, {
       TEMPORAL_TASK_QUEUE: taskQueue,
       LOG_LEVEL: 'info',
@@ -50,38 +51,16 @@ export async function startWorkerProcess(
       WORKFLOW_BUNDLE: await bundlePath(),
       ...env,
     }),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    readyTimeoutMs: 30_000,
+    pollMs: 25,
+    stopSignal: 'SIGKILL',
   });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = once(child, 'exit');
-  const pid = child.pid!;
-  const w: WorkerProcess = {
-    pid,
-    identity: `${pid}@`,
-    output: () => output,
-    async waitFor(pattern, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!pattern.test(output)) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-          throw new Error(
-            `worker ${pid}: no ${pattern} in its output (exit ${child.exitCode}):\n${output.slice(-3000)}`,
-          );
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-    signal(sig) {
-      process.kill(pid, sig);
-    },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
+  return {
+    pid: w.pid,
+    identity: `${w.pid}@`,
+    output: () => w.output(),
+    waitFor: (pattern, timeoutMs = 30_000) => w.waitFor(pattern, timeoutMs),
+    signal: (sig) => w.signal(sig),
+    stop: () => w.stop(),
   };
-  await w.waitFor(/"message":"worker ready"/);
-  return w;
 }

@@ -67,7 +67,7 @@ function transactionalProducer(kafka: Kafka, options: TransactionOptions): Produ
     // skips partitions (it never resends to a broker that already answered) and writes batches
     // twice (the rolling-restart failover test saw 156 events missing, then 348 duplicated, in one
     // committed transaction). A failed send fails the attempt instead; its transaction is aborted
-    // and the next attempt, fenced and ledger-checked, sends the slot again. Coordinator requests
+    // and the next attempt, fenced and ledger-checked, sends the run again. Coordinator requests
     // (InitProducerId, AddPartitionsToTxn, EndTxn) keep the client's KAFKA_RETRIES (our patch of
     // kafkajs makes AddPartitionsToTxn and EndTxn retry, as the Java client does).
     retry: { retries: 0 },

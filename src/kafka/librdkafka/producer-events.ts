@@ -15,7 +15,7 @@ interface ProducerEvents {
    * librdkafka said a login was refused while the producer was opening (its error events carry a
    * message, not the code). Only then does it name the failure: once the transaction is open, a
    * refused login (a new leader's connection after a rotation) stalls records, the try fails
-   * retryably, and the next producer's refused login re-reads the secret (producer.ts).
+   * retryably, and the next producer's refused login re-reads the secret (event-producer.ts).
    */
   authFailed: boolean;
   /** The transaction is open: a refused login no longer sets `authFailed`. */
@@ -25,6 +25,8 @@ interface ProducerEvents {
   /**
    * A newer producer with this transactional id fenced this one (a fatal error event). Every later
    * failure follows from it: records still queued come back "purged", which alone reads transient.
+   * Calls that fail after the event (the abort among them) are named the fence here; a send that
+   * failed before the event arrived is re-read as the fence by the abort (kafka/transaction.ts).
    */
   fenced: LibrdKafkaError | undefined;
 }

@@ -192,7 +192,9 @@ function sourceError(err: unknown, deps: OutboxConnectionDeps): Error {
   }
   if (code === '42501') return new ConfigError(`PostgreSQL refused the outbox query: ${message}`);
   if (err instanceof ProducerError) return err; // the secret's own errors
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+  // A server's answer carries a severity; a socket's error (EPIPE, ECONNRESET) has a code of the same shape but none.
+  const fromServer = typeof (err as { severity?: unknown } | null)?.severity === 'string';
+  if (fromServer && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
     if (TRANSIENT_SQLSTATE.test(code)) {
       return new SourceUnavailableError(`the outbox's PostgreSQL failed the query (SQLSTATE ${code}): ${message}`, {
         cause: err,
