@@ -15,66 +15,49 @@ export class TransientError extends ProducerError {
   readonly retryable = true;
 }
 
+/** A failure no retry fixes: the workflow does not retry the activity (NON_RETRYABLE_ERROR_TYPES). */
+export class FinalError extends ProducerError {
+  readonly retryable = false;
+}
+
 /** A bounded wait ran out (a broker or registry that stopped answering). Retryable. */
 export class OperationTimeoutError extends TransientError {}
 
 /** A setting is missing or malformed. */
-export class ConfigError extends ProducerError {
-  readonly retryable = false;
-}
+export class ConfigError extends FinalError {}
 
 /** A secret is missing, is not JSON, or lacks a key. Names the secret and key, never the value. */
-export class SecretError extends ProducerError {
-  readonly retryable = false;
-}
+export class SecretError extends FinalError {}
 
-/** Kafka or the registry refused the credentials, also after re-reading the secret once. */
-export class AuthenticationError extends ProducerError {
-  readonly retryable = false;
-}
+/** Kafka, the registry or PostgreSQL refused the credentials, also after re-reading the secret once. */
+export class AuthenticationError extends FinalError {}
 
 /** The registry refused the schema as incompatible with the subject's history. */
-export class SchemaIncompatibleError extends ProducerError {
-  readonly retryable = false;
-}
+export class SchemaIncompatibleError extends FinalError {}
 
 /** Auto-registration is off and the schema is not registered under the subject. */
-export class SchemaNotRegisteredError extends ProducerError {
-  readonly retryable = false;
-}
+export class SchemaNotRegisteredError extends FinalError {}
 
 /** The topic does not exist (auto-creation is off on the cluster). */
-export class TopicNotFoundError extends ProducerError {
-  readonly retryable = false;
-}
+export class TopicNotFoundError extends FinalError {}
 
 /** The input to a run is invalid (for example eventCount out of range). */
-export class InvalidInputError extends ProducerError {
-  readonly retryable = false;
-}
+export class InvalidInputError extends FinalError {}
 
 /** The broker refused records for a reason retrying will not change. */
-export class DeliveryRejectedError extends ProducerError {
-  readonly retryable = false;
-}
+export class DeliveryRejectedError extends FinalError {}
 
 /** The run ledger holds a record it cannot read: guessing could produce a run twice. */
-export class LedgerError extends ProducerError {
-  readonly retryable = false;
-}
+export class LedgerError extends FinalError {}
 
 /**
  * The ledger says this run (same topic, origin and nominal time) was produced with another request:
  * answering "already produced" would be wrong, producing again would duplicate the run.
  */
-export class RunRequestChangedError extends ProducerError {
-  readonly retryable = false;
-}
+export class RunRequestChangedError extends FinalError {}
 
 /** The run's nominal time is older than the ledger keeps records: it can no longer tell whether it was produced. */
-export class LedgerRetentionError extends ProducerError {
-  readonly retryable = false;
-}
+export class LedgerRetentionError extends FinalError {}
 
 /** The run ledger could not be read to its end in time (an open transaction, a slow broker). Retryable. */
 export class LedgerUnavailableError extends TransientError {}
@@ -99,35 +82,25 @@ export class SourceUnavailableError extends TransientError {}
  * sources on one task queue, a schedule applied for another deployment): publishing it here would
  * write the wrong events to the topic.
  */
-export class SourceMismatchError extends ProducerError {
-  readonly retryable = false;
-}
+export class SourceMismatchError extends FinalError {}
 
 /** The event source's database answered with an error no retry fixes (SQLSTATE outside the transient classes). */
-export class SourceQueryError extends ProducerError {
-  readonly retryable = false;
-}
+export class SourceQueryError extends FinalError {}
 
 /**
  * The source's recorded position does not belong to the source as it is now (another database, a
  * restore, a slot dropped, invalidated or advanced past it): reading on could skip or repeat events.
  */
-export class SourcePositionError extends ProducerError {
-  readonly retryable = false;
-}
+export class SourcePositionError extends FinalError {}
 
 /**
  * The source is being read by someone else who may not be overtaken: a following relay streams its
  * slot, so a scheduled run (or a second follower) is refused instead of interleaving with it.
  */
-export class SourceBusyError extends ProducerError {
-  readonly retryable = false;
-}
+export class SourceBusyError extends FinalError {}
 
 /** Kafka refused a request for a reason retrying will not change (a setting, an authorisation, a version). */
-export class KafkaRequestRejectedError extends ProducerError {
-  readonly retryable = false;
-}
+export class KafkaRequestRejectedError extends FinalError {}
 
 /** Names of every non-retryable error class, for Temporal's `nonRetryableErrorTypes`. */
 export const NON_RETRYABLE_ERROR_TYPES = [
