@@ -223,7 +223,7 @@ export async function withReread<T>(work: () => Promise<T>, reread: () => unknow
     try {
       return await work();
     } catch (retryErr) {
-      if (retryErr instanceof AuthenticationError && !/also after re-reading the secret/.test(retryErr.message)) {
+      if (retryErr instanceof AuthenticationError) {
         throw new AuthenticationError(`${retryErr.message} (also after re-reading the secret)`);
       }
       throw retryErr;

@@ -2,7 +2,7 @@
 // Platform, or Apicurio's /apis/ccompat/v7). Every request is bounded by a timeout; a rejected
 // login re-reads the secret once (rotation) before failing for good. What a failed status means
 // is decided in one place, registry-errors.ts.
-import type { RegistryCredentials } from '../secrets.ts';
+import { withReread, type RegistryCredentials } from '../secrets.ts';
 import { REGISTRY_CONTENT_TYPE, type Compatibility } from './registry-constants.ts';
 import { registryError, unreachableError, type RegistryCall } from './registry-errors.ts';
 
@@ -117,13 +117,13 @@ function schemaByIdRequest(id: number): RegistryRequest<{ schema: string }> {
 }
 
 /** Sends `req`; a failed status is one of the request's answers or else the mapped error. */
-async function send<T>(deps: RegistryClientDeps, req: RegistryRequest<T>): Promise<T> {
-  let reply = await exchange(deps, req);
-  if (reply.status === 401 || reply.status === 403) {
-    // Credentials rotated? Re-read the secret once and try again.
-    deps.invalidateCredentials();
-    reply = await exchange(deps, req);
-  }
+function send<T>(deps: RegistryClientDeps, req: RegistryRequest<T>): Promise<T> {
+  // A refused login (401/403) may be a rotated secret: re-read it once and try again.
+  return withReread(() => sendOnce(deps, req), deps.invalidateCredentials);
+}
+
+async function sendOnce<T>(deps: RegistryClientDeps, req: RegistryRequest<T>): Promise<T> {
+  const reply = await exchange(deps, req);
   if (reply.ok) return reply.json as T;
   const body = errorBody(reply.json);
   const answer = req.answers?.[reply.status];

@@ -47,8 +47,8 @@ function describeCall(call: RegistryCall): string {
 }
 
 /**
- * The error for a failed answer. Called once the request has re-read the credentials after a
- * 401/403, so a refused login here is final. Statuses a call treats as an answer (a 404 on a
+ * The error for a failed answer; a refused login (401/403) is an AuthenticationError, which the
+ * client answers by re-reading the secret once (`withReread`). Statuses a call treats as an answer (a 404 on a
  * lookup: not registered) never reach it.
  */
 export function registryError(
@@ -60,7 +60,7 @@ export function registryError(
   const what = describeCall(call);
   if (status === 401 || status === 403) {
     return new AuthenticationError(
-      `schema registry refused the credentials from the registry secret during ${what} (HTTP ${status}), also after re-reading the secret`,
+      `schema registry refused the credentials from the registry secret during ${what} (HTTP ${status})`,
     );
   }
   if (status >= 500 || status === 429) {
