@@ -167,6 +167,20 @@ describe('batch encoder', () => {
     assert.ok(letter.original_event.length > 1000, 'as much as fits is kept');
   });
 
+  test('an event with 30,000 unknown fields still makes a dead letter the dead-letter topic takes', () => {
+    const [valid] = sampleEvents(1, 77, NOW - 1000);
+    const event: Record<string, unknown> = { ...valid };
+    for (let i = 0; i < 30_000; i++) event[`unexpected_field_${i}`] = i;
+    const batch = emptyBatch();
+    encoder()(batch, event, context());
+    const [message] = batch.deadLetters;
+    assert.ok(message, 'dead-lettered');
+    assert.ok(message.value.length <= limits.maxMessageBytes, `${message.value.length} bytes`);
+    const letter = deadLetterOf(message.value);
+    assert.ok(letter.field_paths.length <= 101);
+    assert.match(letter.field_paths.at(-1)!, /^… \d+ more$/);
+  });
+
   test('an event with no usable order_id is dead-lettered unkeyed, to partition 0', () => {
     const batch = emptyBatch();
     encoder()(batch, null, context());

@@ -51,14 +51,29 @@ export function deadLetter(
   return {
     original_event: safeJson(event),
     error_class: failure.reason,
-    error_message: failure.message,
-    field_paths: failure.fieldPaths ?? [],
+    error_message: bounded(failure.message, MAX_MESSAGE_CHARS),
+    field_paths: boundedPaths(failure.fieldPaths ?? []),
     source_topic: sourceTopic,
     failed_at: failedAt,
     workflow_id: run?.workflowId ?? null,
     run_id: run?.runId ?? null,
     attempt: run?.attempt ?? null,
   };
+}
+
+// An event with thousands of unknown fields must still fit its dead letter in the topic: the
+// message and the paths are bounded here, the original event is cut to the room left (batch-encoder).
+const MAX_MESSAGE_CHARS = 4096;
+const MAX_FIELD_PATHS = 100;
+const MAX_PATH_CHARS = 256;
+
+function bounded(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+function boundedPaths(paths: string[]): string[] {
+  const kept = paths.slice(0, MAX_FIELD_PATHS).map((p) => bounded(p, MAX_PATH_CHARS));
+  return paths.length > MAX_FIELD_PATHS ? [...kept, `… ${paths.length - MAX_FIELD_PATHS} more`] : kept;
 }
 
 function safeJson(value: unknown): string {
