@@ -94,8 +94,10 @@ async function followSegment(deps: FollowDeps, ctx: Context, f: OutboxFollower):
   const { workflowExecution, attempt } = ctx.info;
   const started = Date.now();
   const until = started + deps.follow.segmentMs;
-  const seg: FollowSegment = { commits: 0, rows: 0, deadLettered: 0, position: null, lagSeconds: 0, lagBytes: 0 };
-  const details = () => ({ ...seg, rowsPerSecond: Math.round(seg.rows / Math.max(1, (Date.now() - started) / 1000)) });
+  const carried = carriedTotals(ctx.info.heartbeatDetails);
+  const seg: FollowSegment = { ...carried, position: null, lagSeconds: 0, lagBytes: 0 };
+  const rate = () => Math.round((seg.rows - carried.rows) / Math.max(1, (Date.now() - started) / 1000));
+  const details = () => ({ ...seg, rowsPerSecond: rate() });
   const throwIfCancelled = () => {
     if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
   };
@@ -143,4 +145,16 @@ async function followSegment(deps: FollowDeps, ctx: Context, f: OutboxFollower):
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * A retried segment (its worker lost: killed, frozen past the heartbeat timeout) goes on from the
+ * totals its lost attempt last heartbeated, so the workflow's summary keeps what that attempt
+ * committed up to then. Rows it committed after its last heartbeat reached the server (at most
+ * 80% of the heartbeat timeout's worth) are published but not counted.
+ */
+function carriedTotals(details: unknown): Pick<FollowSegment, 'commits' | 'rows' | 'deadLettered'> {
+  const d = (typeof details === 'object' && details !== null ? details : {}) as Record<string, unknown>;
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0);
+  return { commits: count(d['commits']), rows: count(d['rows']), deadLettered: count(d['deadLettered']) };
 }
