@@ -439,7 +439,6 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
       attributes: { latency: 1000 },
     });
     let resetAt = 0;
-    let caught = false;
     try {
       // The worker says it commits: its EndTxn is on its way, a second late. Its answer never arrives.
       await w.waitFor(/"message":"committing the Kafka transaction"/, 60_000);
@@ -450,7 +449,6 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
         attributes: { timeout: 0 },
       });
       resetAt = Date.now();
-      caught = !/"message":"events produced"/.test(w.output());
       await sleep(3_000);
     } finally {
       await networkFaults.reset();
@@ -459,7 +457,23 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // The commit was held by the slowed coordinator (else the run's transaction had opened before the
     // slowdown, or its coordinator moved): its step took the second the reset needs.
     const commitMs = Number(/"stepsMs":\{[^}]*"commit":([\d.]+)/.exec(w.output())?.[1] ?? 0);
-    return { s, w, handle, summary, coordinator, resetAt, caught: caught && commitMs >= 500 };
+    return { s, w, handle, summary, coordinator, resetAt, caught: resetHitCommit(w.output()) && commitMs >= 500 };
+  }
+
+  /**
+   * Whether the reset reached the commit, from the worker's own log order (the test reads that log
+   * late on a loaded machine, so what it had read when it added the reset does not tell): the
+   * client's report of the reset comes after "committing" and before "events produced".
+   */
+  function resetHitCommit(output: string): boolean {
+    const tail = output.slice(Math.max(0, output.lastIndexOf('"message":"committing the Kafka transaction"')));
+    const hit = tail.search(
+      kafkaClient === 'kafkajs'
+        ? /request to the transaction coordinator failed; retrying/
+        : /reset by peer|Disconnected|Connection reset/i,
+    );
+    const produced = tail.search(/"message":"events produced"/);
+    return hit > 0 && (produced < 0 || hit < produced);
   }
 
   test("connections to the run's transaction coordinator reset at commit: completes, exact, the slot not resent", async () => {
@@ -469,12 +483,13 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // The reset must land while EndTxn is on its way: noticing the worker's line and adding the
     // toxic took up to 2 s on a loaded machine, against the 1 s EndTxn is held, and a run can open
     // before its coordinator is slowed. A try whose commit was not held, or was answered before the
-    // reset was in place, did not test this; it is taken again (3 at most), and the assertions below
-    // hold for the try that caught the commit.
+    // reset was in place (told by the worker's log order, not by what the test had read by then), did
+    // not test this; it is taken again (5 at most), and the assertions below hold for the try that
+    // caught the commit. CI runs this suite alongside npm test, so the machine is loaded.
     let t = await resetAtCommit();
-    for (let tries = 1; !t.caught && tries < 3; tries++) t = await resetAtCommit();
+    for (let tries = 1; !t.caught && tries < 5; tries++) t = await resetAtCommit();
     const { s, w, handle, summary, coordinator, resetAt } = t;
-    assert.ok(t.caught, 'the reset landed while the commit was held, in one of 3 tries');
+    assert.ok(t.caught, 'the reset landed while the commit was held, in one of 5 tries');
     const failures = failuresIn(w.output());
     assert.deepEqual(failures, [], 'no attempt failed and the slot was not resent');
     assert.equal(await attemptsOf(handle), 1);

@@ -1,7 +1,7 @@
 // A real worker process (src/worker.ts as `npm run worker` runs it, or test/support/fault-worker.ts
 // around it), for the fault suite: its pid is ours to signal, its output ours to read. Started by
 // scripts/worker-process.ts (shared with bench/) with the test's settings and the workflow bundle.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorkerChild } from '../../scripts/worker-process.ts';
@@ -15,6 +15,7 @@ function bundlePath(): Promise<string> {
   bundleFile ??= workflowBundle().then(({ code }) => {
     const file = join(tmpdir(), `order-events-workflows-${process.pid}.js`);
     writeFileSync(file, code);
+    process.once('exit', () => rmSync(file, { force: true }));
     return file;
   });
   return bundleFile;
