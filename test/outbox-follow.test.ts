@@ -136,13 +136,13 @@ async function committedRecords(topic: string): Promise<number> {
 }
 
 /** Waits until the events topic holds at least `minRecords` (a follower has committed batches with rows). */
-async function following(topic: string, minRecords = 1): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+async function following(topic: string, minRecords = 1, timeoutMs = 60_000): Promise<void> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until;) {
     // High watermarks count transaction markers too: enough to tell that batches were committed.
     if ((await committedRecords(topic)) >= minRecords) return;
     await sleep(200);
   }
-  throw new Error(`fewer than ${minRecords} records committed to ${topic} within 60 s`);
+  throw new Error(`fewer than ${minRecords} records committed to ${topic} within ${timeoutMs / 1000} s`);
 }
 
 /** A failure and its causes as one line: `type: message` each. */
@@ -226,7 +226,11 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
   });
 
   test('the worker frozen past the heartbeat timeout, then resumed as a zombie: another takes over, every row once', async () => {
-    const s = await followScenario();
+    // One activity slot per worker: the segment fills the frozen worker's, so it has no activity poll
+    // open. (A poll a frozen worker left open is still a live poller to the server, and the retry can
+    // be handed to it: each such retry waits out another heartbeat timeout, until the server ends
+    // the poll after about a minute.)
+    const s = await followScenario({ TEMPORAL_MAX_CONCURRENT_ACTIVITIES: '1' });
     const a = await s.worker();
     const handle = await s.follow();
     const w = writers(s.table, 2, 100);
@@ -238,7 +242,7 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     const b = await s.worker();
     // The heartbeat timeout (6 s) passes; the retry on the other worker ends the frozen stream and
     // fences the open transaction, then follows on.
-    await following(s.config.kafka.topic, frozenAt + 300);
+    await following(s.config.kafka.topic, frozenAt + 300, 120_000);
     const resumedAt = a.output().length;
     a.signal('SIGCONT');
     await sleep(6000);

@@ -311,15 +311,17 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // down the coordinator cannot finish the last attempt's abort and answers every InitProducerId
     // with CONCURRENT_TRANSACTIONS, which the engine never restarts inside an attempt, so the
     // client's own retries, bounded by KAFKA_SEND_TIMEOUT_MS, are what wait. At the fault kit's 3 s
-    // its four attempts were spent in 28 s, before two brokers were back (one CI run); 15 s here.
-    // An attempt that fails earlier, reading topic settings or metadata while brokers are down,
-    // retries the reads for the request timeout: 15 s too (at 3 s, a CI run's last attempt met
-    // the brokers still starting).
+    // its four attempts were spent in 28 s, before two brokers were back (one CI run); at 15 s, in
+    // 55 s, while two brokers restarted on a machine running the other test lane too. 30 s here,
+    // near the 25 s default. An attempt that fails earlier, reading topic settings or metadata while
+    // brokers are down, retries the reads for the request timeout: 30 s too (at 3 s, a CI run's last
+    // attempt met the brokers still starting). The heartbeat timeout is twice that, as the config
+    // requires.
     const s = await kit.scenario({
       KAFKA_TRANSACTION_RESTARTS: '6',
-      ACTIVITY_HEARTBEAT_TIMEOUT_MS: '30000',
-      KAFKA_SEND_TIMEOUT_MS: '15000',
-      KAFKA_REQUEST_TIMEOUT_MS: '15000',
+      ACTIVITY_HEARTBEAT_TIMEOUT_MS: '60000',
+      KAFKA_SEND_TIMEOUT_MS: '30000',
+      KAFKA_REQUEST_TIMEOUT_MS: '30000',
     });
     const w = await s.worker();
     await fullyInSync([s.config.kafka.topic, s.config.kafka.runsTopic]);
@@ -336,8 +338,8 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
       await waitExit(stackPid('kafka-2'));
       const handle = await s.start(2_000);
       let failure;
-      // An attempt of timeouts may take 7 × 15 s and the pauses before its failure shows.
-      for (let i = 0; i < 2400 && !failure; i++) {
+      // An attempt of timeouts may take 7 × 30 s and the pauses before its failure shows.
+      for (let i = 0; i < 3600 && !failure; i++) {
         failure = (await handle.describe()).raw.pendingActivities?.[0]?.lastFailure;
         if (!failure) await new Promise((r) => setTimeout(r, 100));
       }
