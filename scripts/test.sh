@@ -39,12 +39,12 @@ files=()
 if [[ "$SECOND_LANE" == on ]]; then
   LANE="$(mktemp -d "${TMPDIR:-/tmp}/order-events-lane.XXXXXX")"
   git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$LANE"
-  ports=(
-    STACK_KAFKA_PORT=19092 STACK_KAFKA_SASL_PORT=19093 STACK_KAFKA_CONTROLLER_PORT=19094
-    STACK_REGISTRY_PORT=18081 STACK_REGISTRY_MANAGEMENT_PORT=19001
-    STACK_TEMPORAL_PORT=17233 STACK_TEMPORAL_UI_PORT=18233 STACK_SECRETS_PORT=14566
-    STACK_POSTGRES_PORT=15432 STACK_PROXY_PORT=18474 STACK_TEMPORAL_PROXY_PORT=17235
+  # Every port stack/lib.sh defaults, moved up by 10000.
+  ports=()
+  while read -r name port; do ports+=("$name=$((port + 10000))"); done < <(
+    sed -n 's/^\(STACK_[A-Z_]*_PORT\)="\${STACK_[A-Z_]*_PORT:-\([0-9]*\)}"$/\1 \2/p' stack/lib.sh
   )
+  ((${#ports[@]} > 0)) || { echo "no STACK_*_PORT defaults found in stack/lib.sh" >&2; exit 1; }
   echo "== second lane started (its own stack, ports + 10000): the failover suite, then ${SECOND_LANE_FILES[*]}"
   setsid env "${ports[@]}" bash "$LANE/scripts/test-second-lane.sh" "${SECOND_LANE_FILES[@]}" >"$LOGS/second.log" 2>&1 &
   lane_pid=$!

@@ -462,6 +462,12 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     return { s, w, handle, summary, coordinator, resetAt, caught: resetHitCommit(w.output()) && commitMs >= 500 };
   }
 
+  /** How each client reports a reset connection to the coordinator in the worker's log. */
+  const resetSeen =
+    kafkaClient === 'kafkajs'
+      ? /request to the transaction coordinator failed; retrying/
+      : /reset by peer|Disconnected|Connection reset/i;
+
   /**
    * Whether the reset reached the commit, from the worker's own log order (the test reads that log
    * late on a loaded machine, so what it had read when it added the reset does not tell): the
@@ -469,11 +475,7 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
    */
   function resetHitCommit(output: string): boolean {
     const tail = output.slice(Math.max(0, output.lastIndexOf('"message":"committing the Kafka transaction"')));
-    const hit = tail.search(
-      kafkaClient === 'kafkajs'
-        ? /request to the transaction coordinator failed; retrying/
-        : /reset by peer|Disconnected|Connection reset/i,
-    );
+    const hit = tail.search(resetSeen);
     const produced = tail.search(/"message":"events produced"/);
     return hit > 0 && (produced < 0 || hit < produced);
   }
@@ -496,13 +498,7 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     assert.deepEqual(failures, [], 'no attempt failed and the slot was not resent');
     assert.equal(await attemptsOf(handle), 1);
     const afterReset = w.output();
-    assert.match(
-      afterReset,
-      kafkaClient === 'kafkajs'
-        ? /request to the transaction coordinator failed; retrying/
-        : /reset by peer|Disconnected|Connection reset/i,
-      'the reset hit the commit',
-    );
+    assert.match(afterReset, resetSeen, 'the reset hit the commit');
     await record(
       `coordinator (broker ${coordinator}) connections reset at commit`,
       s,
