@@ -314,11 +314,15 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // its four attempts were spent in 28 s, before two brokers were back (one CI run); at 15 s, in
     // 55 s, while two brokers restarted on a machine running the other test lane too. 30 s here,
     // near the 25 s default. An attempt that fails earlier, reading topic settings or metadata while
-    // brokers are down, retries the reads for the request timeout: 30 s too (at 3 s, a CI run's last
-    // attempt met the brokers still starting). The heartbeat timeout is twice that, as the config
-    // requires.
+    // brokers are down, fails when the client's retries run out: with the default ten (pauses capped
+    // at 5 s) that is about 15 s, and in one CI run four such attempts were spent before a broker
+    // that took 68 s to start was back. A hundred retries let each read run to its 30 s request
+    // timeout, so the window after the first failure is at least three times (30 s + 5 s), and an
+    // attempt in flight when the brokers return goes on. The heartbeat timeout is twice the request
+    // timeout, as the config requires.
     const s = await kit.scenario({
       KAFKA_TRANSACTION_RESTARTS: '6',
+      KAFKA_RETRIES: '100',
       ACTIVITY_HEARTBEAT_TIMEOUT_MS: '60000',
       KAFKA_SEND_TIMEOUT_MS: '30000',
       KAFKA_REQUEST_TIMEOUT_MS: '30000',
