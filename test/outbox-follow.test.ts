@@ -2,13 +2,15 @@
 // within the second, a worker killed -9 mid-stream, a frozen worker resumed as a zombie,
 // PostgreSQL and the broker restarted, continue-as-new under load, a second follower and a
 // scheduled run refused, and a clean stop. Every row is counted by its own tag (writer and
-// sequence) with a read_committed consumer, and each key's rows must arrive in their commit order.
+// sequence) with a read_committed consumer, and each key's rows must arrive in their commit order;
+// where bad rows stream in among the good ones, each must reach the dead-letter topic once, by row id.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, afterEach, before, test } from 'node:test';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { FollowSummary } from '../src/activities/types.ts';
+import type { DeadLetter } from '../src/dlq/envelope.ts';
 import { followerWorkflowId } from '../src/cli/follow.ts';
 import type { OrderEvent } from '../src/schema/order-event.ts';
 import { envFor, readDecoded } from './support/app.ts';
@@ -56,20 +58,44 @@ async function followScenario(env0: Record<string, string> = {}) {
   return { ...s, env, table: outbox.table, slot: outbox.slot, source, follow };
 }
 
-/** Writers, each committing one-row transactions on its own ten keys, tagged `w<writer>-<sequence>`. */
-function writers(table: string, count: number, perSecondEach: number, prefix = 'w') {
+/** Rows the relay must dead-letter, not publish (what each breaks: the status, the customer, the time). */
+const BAD_ROWS = [
+  (key: number, tag: string) => [key, tag, 'LOST', 'now'],
+  (key: number) => [key, null, 'CREATED', 'now'],
+  (key: number, tag: string) => [key, tag, 'CREATED', 'infinity'],
+] as const;
+
+/**
+ * Writers, each committing one-row transactions on its own ten keys, tagged `w<writer>-<sequence>`.
+ * With `badEvery`, every such row of a writer is one the relay must dead-letter instead (its row id
+ * kept in `bad`), so bad rows stream in among the good ones on the same keys.
+ */
+function writers(table: string, count: number, perSecondEach: number, prefix = 'w', badEvery = 0) {
   let stopped = false;
   const written: string[] = [];
+  const bad: string[] = [];
   const runs = Array.from({ length: count }, async (_, w) => {
     const db = await pgClient();
     try {
       for (let i = 0; !stopped; i++) {
         const started = performance.now();
-        await db.query(
-          `INSERT INTO ${table} (order_id, customer_id, order_status, order_total) VALUES ($1, $2, 'CREATED', 1)`,
-          [w * 100 + (i % 10), `${prefix}${w}-${i}`],
-        );
-        written.push(`${prefix}${w}-${i}`);
+        const key = w * 100 + (i % 10);
+        const tag = `${prefix}${w}-${i}`;
+        if (badEvery > 0 && i % badEvery === badEvery - 1) {
+          const [orderId, customer, status, createdAt] = BAD_ROWS[((i / badEvery) % BAD_ROWS.length) | 0]!(key, tag);
+          const row = await db.query<{ id: string }>(
+            `INSERT INTO ${table} (order_id, customer_id, order_status, order_total, created_at)
+             VALUES ($1, $2, $3, 1, $4::timestamptz) RETURNING id::text`,
+            [orderId, customer, status, createdAt],
+          );
+          bad.push(row.rows[0]!.id);
+        } else {
+          await db.query(
+            `INSERT INTO ${table} (order_id, customer_id, order_status, order_total) VALUES ($1, $2, 'CREATED', 1)`,
+            [key, tag],
+          );
+          written.push(tag);
+        }
         await sleep(Math.max(0, 1000 / perSecondEach - (performance.now() - started)));
       }
     } finally {
@@ -78,12 +104,29 @@ function writers(table: string, count: number, perSecondEach: number, prefix = '
   });
   return {
     written,
+    bad,
     async stop() {
       stopped = true;
       await Promise.all(runs);
       return written;
     },
   };
+}
+
+/** Each bad row once on the dead-letter topic (read_committed), by its row id, and nothing else there. */
+async function assertDeadLettered(s: Awaited<ReturnType<typeof followScenario>>, bad: string[]): Promise<void> {
+  assert.ok(bad.length > 0, 'the writers wrote bad rows');
+  const dead = await readDecoded<DeadLetter>(s.app, s.config.kafka.dlqTopic, { timeoutMs: 30_000 });
+  assert.deepEqual(
+    dead.map((d) => d.headers['source_id']).sort(),
+    [...bad].sort(),
+    'each bad row once on the dead-letter topic',
+  );
+  for (const d of dead)
+    assert.match(
+      d.decoded.error_message,
+      new RegExp(`^row ${d.headers['source_id']}: (order_status|customer_id|created_at)`),
+    );
 }
 
 /** Every tag once on the topic (read_committed), and each key's tags in the order they were committed. */
@@ -163,16 +206,17 @@ async function stopped(handle: WorkflowHandle<() => Promise<FollowSummary>>): Pr
 }
 
 describeEachKafkaClient('the following relay (Temporal, worker processes, real PostgreSQL)', () => {
-  test('concurrent writers: every row once, each key in commit order; its metrics; a clean stop', async () => {
+  test('concurrent writers, bad rows among the good: every row once, each key in commit order, each bad row dead-lettered once; its metrics; a clean stop', async () => {
     const s = await followScenario();
     const metrics = `127.0.0.1:${await freePort()}`;
     await s.worker({ METRICS_ADDRESS: metrics });
     const handle = await s.follow();
-    const w = writers(s.table, 4, 50);
+    const w = writers(s.table, 4, 50, 'w', 25);
     await following(s.config.kafka.topic);
     await sleep(6000);
     const written = await w.stop();
     await assertFollowed(s, written);
+    await assertDeadLettered(s, w.bad);
     const text = await (await fetch(`http://${metrics}/metrics`)).text();
     const source = s.source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     assert.match(
@@ -185,6 +229,8 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     assert.ok(Number(commits?.[1]) > 1, `one committed run per batch: ${commits?.[0]}`);
     const produced = /order_events_produced_total\{[^}]*\} (\d+)/.exec(text);
     assert.equal(Number(produced?.[1]), written.length, 'rows counted as produced');
+    const dead = /order_events_dead_lettered_total\{[^}]*\} (\d+)/.exec(text);
+    assert.equal(Number(dead?.[1]), w.bad.length, `bad rows counted as dead-lettered: ${dead?.[0]}`);
     const summary = await stopped(handle);
     assert.equal(summary.stopped, true);
     assert.ok(summary.rows >= written.length, `the follower counted ${summary.rows} rows`);
@@ -211,17 +257,18 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     await stopped(handle);
   });
 
-  test('the worker killed -9 mid-stream; another takes over: every row once', async () => {
+  test('the worker killed -9 mid-stream; another takes over: every row once, each bad row dead-lettered once', async () => {
     const s = await followScenario();
     const a = await s.worker();
     const handle = await s.follow();
-    const w = writers(s.table, 2, 100);
+    const w = writers(s.table, 2, 100, 'w', 40);
     await following(s.config.kafka.topic, 200);
     a.signal('SIGKILL');
     await s.worker();
     await sleep(8000);
     const written = await w.stop();
     await assertFollowed(s, written);
+    await assertDeadLettered(s, w.bad);
     await stopped(handle);
   });
 
@@ -298,11 +345,11 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     await stopped(handle);
   });
 
-  test('the broker killed -9 and restarted mid-stream: every row once', async () => {
+  test('the broker killed -9 and restarted mid-stream: every row once, each bad row dead-lettered once', async () => {
     const s = await followScenario();
     await s.worker();
     const handle = await s.follow();
-    const w = writers(s.table, 2, 50);
+    const w = writers(s.table, 2, 50, 'w', 40);
     await following(s.config.kafka.topic, 100);
     process.kill(stackPid('kafka'), 'SIGKILL');
     await sleep(2000);
@@ -310,6 +357,7 @@ describeEachKafkaClient('the following relay (Temporal, worker processes, real P
     await sleep(5000);
     const written = await w.stop();
     await assertFollowed(s, written);
+    await assertDeadLettered(s, w.bad);
     await stopped(handle);
   });
 
