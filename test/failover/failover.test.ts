@@ -313,13 +313,13 @@ describeEachKafkaClient('failover on a three-broker cluster (replication 3, min.
     // client's own retries, bounded by KAFKA_SEND_TIMEOUT_MS, are what wait. At the fault kit's 3 s
     // its four attempts were spent in 28 s, before two brokers were back (one CI run); at 15 s, in
     // 55 s, while two brokers restarted on a machine running the other test lane too. 30 s here,
-    // near the 25 s default. An attempt that fails earlier, reading topic settings or metadata while
-    // brokers are down, fails when the client's retries run out: with the default ten (pauses capped
-    // at 5 s) that is about 15 s, and in one CI run four such attempts were spent before a broker
-    // that took 68 s to start was back. A hundred retries let each read run to its 30 s request
-    // timeout, so the window after the first failure is at least three times (30 s + 5 s), and an
-    // attempt in flight when the brokers return goes on. The heartbeat timeout is twice the request
-    // timeout, as the config requires.
+    // near the 25 s default. A metadata read or InitProducerId while brokers are down fails when the
+    // client's retries run out (about 15 s with the default ten): a hundred let each run to its 30 s
+    // request timeout. The topic-settings read does not retry a reset connection at all (kafkajs's
+    // describeConfigs retries only NOT_CONTROLLER), so an attempt that meets a broker still starting
+    // fails at once; this scenario then leans on the run's four attempts, and one fresh-clone run
+    // passed on its fourth (librdkafka). The heartbeat timeout is twice the request timeout, as the
+    // config requires.
     const s = await kit.scenario({
       KAFKA_TRANSACTION_RESTARTS: '6',
       KAFKA_RETRIES: '100',
